@@ -1,0 +1,8 @@
+//! Ring 1: wire formats. Pure functions over byte slices; no sockets, no clocks.
+
+pub mod close;
+pub mod frame;
+pub mod handshake;
+pub mod http;
+pub mod json;
+pub mod utf8;

@@ -1,0 +1,114 @@
+// connection.js — shared by the post page and the wall.
+//
+// Two things live here:
+//   * roomFromQuery(): which room this page belongs to (from its own ?room=...).
+//   * Connection: one WebSocket to /ws?room=NAME that reconnects by itself, forever,
+//     with exponential backoff and jitter, and reports its state as readable text.
+
+export const DEFAULT_ROOM = 'main';
+// Same rule as the server: letters, digits, '-' and '_', 1 to 32 of them.
+export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * The room named by the page's query string. The first `room=` counts
+ * (URLSearchParams.get returns the first). No `room=` at all means the default room.
+ * An invalid name is reported, never silently replaced by another room.
+ * @returns {{room: string, error: string|null}}
+ */
+export function roomFromQuery(search = location.search) {
+  const params = new URLSearchParams(search);
+  if (!params.has('room')) return { room: DEFAULT_ROOM, error: null };
+  const room = params.get('room');
+  if (ROOM_PATTERN.test(room)) return { room, error: null };
+  const shown = room.length > 40 ? room.slice(0, 40) + '…' : room;
+  return { room, error: `invalid room “${shown}”: use 1–32 letters, digits, - or _` };
+}
+
+/** The WebSocket URL for a room, on the same host as the page (wss when the page is https). */
+export function socketUrl(room) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws?room=${encodeURIComponent(room)}`;
+}
+
+// Backoff: about 1 s after the first failure, doubling up to 5 s, each delay
+// randomised by ±20 % (jitter) so that a hundred phones don't all knock at once
+// when the server comes back.
+const FIRST_DELAY_MS = 1000;
+const MAX_DELAY_MS = 5000;
+const CONNECT_TIMEOUT_MS = 10000; // give up on a handshake that hangs
+
+export class Connection {
+  /**
+   * @param {string} room
+   * @param {object} handlers
+   * @param {(msg: object) => void} handlers.onMessage  each JSON object the server sends
+   * @param {(state: 'connecting'|'connected'|'waiting', text: string) => void} handlers.onState
+   */
+  constructor(room, { onMessage, onState }) {
+    this.url = socketUrl(room);
+    this.onMessage = onMessage;
+    this.onState = onState;
+    this.ws = null;
+    this.failures = 0;     // consecutive failed attempts, drives the backoff
+    this.retryAt = 0;      // when the next attempt is due (ms, Date.now())
+    this.retryTimer = 0;   // fires the next attempt
+    this.countdown = 0;    // updates "reconnecting in N s…" once a second
+
+    // If the device says the network is back, don't wait out the backoff.
+    addEventListener('online', () => { if (this.retryTimer) this.connectNow(); });
+  }
+
+  get connected() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Send one object as a JSON text frame. Returns false when not connected. */
+  send(obj) {
+    if (!this.connected) return false;
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+
+  /** Open the socket now (also used to start). */
+  connectNow() {
+    clearTimeout(this.retryTimer);
+    clearInterval(this.countdown);
+    this.retryTimer = this.countdown = 0;
+    this.onState('connecting', 'connecting…');
+
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    const timeout = setTimeout(() => ws.close(), CONNECT_TIMEOUT_MS);
+
+    ws.onopen = () => {
+      clearTimeout(timeout);
+      this.failures = 0;
+      this.onState('connected', 'connected');
+    };
+    ws.onmessage = (event) => {
+      let msg;
+      try { msg = JSON.parse(event.data); } catch { return; } // not JSON: ignore
+      if (msg && typeof msg === 'object') this.onMessage(msg);
+    };
+    // 'error' is always followed by 'close', so all the work happens in onclose.
+    ws.onclose = () => {
+      clearTimeout(timeout);
+      if (this.ws === ws) this.scheduleRetry();
+    };
+  }
+
+  scheduleRetry() {
+    const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** this.failures);
+    const delay = Math.min(MAX_DELAY_MS, base * (0.8 + 0.4 * Math.random()));
+    this.failures++;
+    this.retryAt = Date.now() + delay;
+    this.retryTimer = setTimeout(() => this.connectNow(), delay);
+
+    const tell = () => {
+      const seconds = Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000));
+      this.onState('waiting', `reconnecting in ${seconds} s…`);
+    };
+    tell();
+    this.countdown = setInterval(tell, 1000);
+  }
+}
