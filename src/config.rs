@@ -1,1 +1,244 @@
+//! Command-line flags → [`Config`]. Hand-written: the flags are few and the rules (what zero
+//! means, what is out of range) are clearer spelled out than hidden in a crate.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::wire::http::HeadLimits;
+
+/// Everything the server's behaviour depends on. Every limit lives here and is passed down.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    /// Serve the pages from this folder instead of the copy built into the binary.
+    pub www: Option<PathBuf>,
+    /// `None`: heartbeats off (`--ping-interval 0`).
+    pub ping_interval: Option<Duration>,
+    pub ping_timeout: Duration,
+    pub request_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    /// How long a connection we closed may take to send its close frame / FIN.
+    pub close_timeout: Duration,
+    pub max_message: usize,
+    pub max_backlog: usize,
+    pub max_connections: usize,
+    /// Danmaku per second per connection; 0 = unlimited.
+    pub rate: u32,
+    pub blocklist: Option<PathBuf>,
+    pub allow_origins: Vec<String>,
+    pub echo: bool,
+    pub log_level: log::LevelFilter,
+    pub head_limits: HeadLimits,
+    /// Longest time a shutdown waits for close replies.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:3000".to_string(),
+            www: None,
+            ping_interval: Some(Duration::from_secs(25)),
+            ping_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(30),
+            close_timeout: Duration::from_secs(5),
+            max_message: 65536,
+            max_backlog: 1 << 20,
+            max_connections: 10_000,
+            rate: 5,
+            blocklist: None,
+            allow_origins: Vec::new(),
+            echo: false,
+            log_level: log::LevelFilter::Info,
+            head_limits: HeadLimits::default(),
+            shutdown_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+pub const HELP: &str = "\
+danmaku-wall: a live bullet-comment wall and the WebSocket server behind it
+
+USAGE:
+    danmaku-wall [FLAGS]
+
+Open http://HOST:PORT/wall on the projector and /post on phones.
+
+FLAGS:
+    -b, --bind HOST:PORT          address to listen on; port 0 picks a free one [default: 127.0.0.1:3000]
+        --www DIR                 serve the pages from DIR instead of the built-in copy
+        --ping-interval SECS      ping every WebSocket this often; 0 turns heartbeats off [default: 25]
+        --ping-timeout SECS       drop a connection silent this long after a ping [default: 20]
+        --request-timeout SECS    time allowed to send a complete request head [default: 10]
+        --keepalive-timeout SECS  idle HTTP keep-alive connection lifetime [default: 30]
+        --close-timeout SECS      wait this long for the peer's close frame [default: 5]
+        --max-message BYTES       largest reassembled WebSocket message, inclusive [default: 65536]
+        --max-backlog BYTES       unsent bytes a connection may have queued; past it, close 1008 [default: 1048576]
+        --max-connections N       open connections of all kinds; past it, 503 [default: 10000]
+        --rate N                  danmaku per second per connection, 0 = unlimited [default: 5]
+        --blocklist FILE          words or phrases, one per line, case-insensitive, whose posts are rejected
+        --allow-origin ORIGIN     cross-site origin allowed to upgrade (repeatable, or *)
+        --echo                    also serve /echo (echoes every message; for conformance suites)
+        --log LEVEL               error|warn|info|debug|trace [default: info]
+    -h, --help                    print this help and exit
+
+SECS may have a fraction (0.5). Flags take their value as the next argument or after '='.
+";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Box<Config>),
+    Help,
+}
+
+/// Parses the arguments after the program name. An error says why, for `exit 2`.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+    let mut config = Config::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let takes_value = !matches!(flag.as_str(), "-h" | "--help" | "--echo");
+        let value = if takes_value {
+            match inline.or_else(|| args.next()) {
+                Some(v) => v,
+                None => return Err(format!("{flag} needs a value (see --help)")),
+            }
+        } else if inline.is_some() {
+            return Err(format!("{flag} takes no value"));
+        } else {
+            String::new()
+        };
+        let v = value.as_str();
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--echo" => config.echo = true,
+            "-b" | "--bind" => {
+                if !v.contains(':') {
+                    return Err(format!("--bind wants HOST:PORT, got '{v}'"));
+                }
+                config.bind = value;
+            }
+            "--www" => config.www = Some(PathBuf::from(v)),
+            "--ping-interval" => {
+                let secs = seconds(&flag, v, true)?;
+                config.ping_interval = (!secs.is_zero()).then_some(secs);
+            }
+            "--ping-timeout" => config.ping_timeout = seconds(&flag, v, false)?,
+            "--request-timeout" => config.request_timeout = seconds(&flag, v, false)?,
+            "--keepalive-timeout" => config.keepalive_timeout = seconds(&flag, v, false)?,
+            "--close-timeout" => config.close_timeout = seconds(&flag, v, false)?,
+            "--max-message" => config.max_message = count(&flag, v, 1)?,
+            "--max-backlog" => config.max_backlog = count(&flag, v, 1)?,
+            "--max-connections" => config.max_connections = count(&flag, v, 1)?,
+            "--rate" => config.rate = u32::try_from(count(&flag, v, 0)?).map_err(|_| format!("{flag}: {v} is too large"))?,
+            "--blocklist" => config.blocklist = Some(PathBuf::from(v)),
+            "--allow-origin" => {
+                if v.is_empty() {
+                    return Err("--allow-origin needs an origin like https://example.com, or *".to_string());
+                }
+                config.allow_origins.push(value);
+            }
+            "--log" => {
+                config.log_level = match v.to_ascii_lowercase().as_str() {
+                    "error" => log::LevelFilter::Error,
+                    "warn" => log::LevelFilter::Warn,
+                    "info" => log::LevelFilter::Info,
+                    "debug" => log::LevelFilter::Debug,
+                    "trace" => log::LevelFilter::Trace,
+                    _ => return Err(format!("--log wants error|warn|info|debug|trace, got '{v}'")),
+                }
+            }
+            _ => return Err(format!("unknown flag '{arg}' (see --help)")),
+        }
+    }
+    Ok(Command::Run(Box::new(config)))
+}
+
+/// A whole number at least `min`.
+fn count(flag: &str, v: &str, min: usize) -> Result<usize, String> {
+    let n: usize = v.parse().map_err(|_| format!("{flag} wants a whole number, got '{v}'"))?;
+    if n < min {
+        return Err(format!("{flag} must be at least {min}, got {n}"));
+    }
+    Ok(n)
+}
+
+/// Seconds, maybe fractional; zero only where `zero_ok` (where zero means "off").
+fn seconds(flag: &str, v: &str, zero_ok: bool) -> Result<Duration, String> {
+    let secs: f64 = v.parse().map_err(|_| format!("{flag} wants seconds, got '{v}'"))?;
+    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+        return Err(format!("{flag} wants seconds between 0 and 1e9, got '{v}'"));
+    }
+    if secs == 0.0 && !zero_ok {
+        return Err(format!("{flag} must be more than 0"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        match parse_args(args.iter().map(|s| s.to_string()))? {
+            Command::Run(c) => Ok(*c),
+            Command::Help => Err("help".to_string()),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_contracts() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:3000");
+        assert_eq!(c.ping_interval, Some(Duration::from_secs(25)));
+        assert_eq!(c.ping_timeout, Duration::from_secs(20));
+        assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.keepalive_timeout, Duration::from_secs(30));
+        assert_eq!((c.max_message, c.max_backlog, c.max_connections, c.rate), (65536, 1048576, 10000, 5));
+        assert!(!c.echo && c.allow_origins.is_empty() && c.www.is_none() && c.blocklist.is_none());
+        assert_eq!(c.log_level, log::LevelFilter::Info);
+    }
+
+    #[test]
+    fn flags_and_values() {
+        let c = parse(&["--bind", "0.0.0.0:0", "--ping-interval=0", "--ping-timeout", "0.5", "--max-message", "16777216", "--rate", "0", "--allow-origin", "*", "--allow-origin=https://a.example", "--echo", "--log", "DEBUG", "-b", "[::1]:80"]).unwrap();
+        assert_eq!(c.bind, "[::1]:80");
+        assert_eq!(c.ping_interval, None);
+        assert_eq!(c.ping_timeout, Duration::from_millis(500));
+        assert_eq!(c.max_message, 16_777_216);
+        assert_eq!(c.rate, 0);
+        assert_eq!(c.allow_origins, vec!["*", "https://a.example"]);
+        assert!(c.echo);
+        assert_eq!(c.log_level, log::LevelFilter::Debug);
+        assert!(matches!(parse_args(["--help".to_string()]), Ok(Command::Help)));
+        assert!(matches!(parse_args(["-h".to_string()]), Ok(Command::Help)));
+    }
+
+    #[test]
+    fn bad_values_say_why() {
+        for args in [
+            &["--nope"][..],
+            &["--rate", "-1"],
+            &["--rate", "two"],
+            &["--max-message", "0"],
+            &["--max-backlog", "0"],
+            &["--max-connections", "0"],
+            &["--ping-timeout", "0"],
+            &["--request-timeout", "-3"],
+            &["--keepalive-timeout", "nan"],
+            &["--ping-interval", "inf"],
+            &["--bind", "3000"],
+            &["--log", "loud"],
+            &["--max-message"],
+            &["--echo=yes"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert!(!err.is_empty() && err != "help", "{args:?}");
+        }
+    }
+}

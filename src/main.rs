@@ -1,1 +1,29 @@
-fn main() {}
+//! `danmaku-wall`: flags → config → logger → the event loop.
+
+use std::process::ExitCode;
+
+use danmaku_wall::config::{self, Command};
+
+fn main() -> ExitCode {
+    let config = match config::parse_args(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{}", config::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Err(why) => {
+            eprintln!("danmaku-wall: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = simple_logger::SimpleLogger::new().with_level(config.log_level).init() {
+        eprintln!("danmaku-wall: cannot start logging: {e}");
+    }
+    match danmaku_wall::server::run(*config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

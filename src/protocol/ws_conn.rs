@@ -171,7 +171,7 @@ impl WsConn {
 
     /// Seeds the client's masking keys (RFC 6455 §5.3 wants them unpredictable to
     /// JavaScript in a browser; this generator is for the load generator and tests).
-    pub fn with_mask_seed(mut self, seed: u32) -> Self {
+    pub fn with_mask_seed(self, seed: u32) -> Self {
         self.mask_state.set(seed | 1);
         self
     }
@@ -186,7 +186,7 @@ impl WsConn {
 
     /// Feeds bytes from the network. `data` is a scratch buffer: payloads are unmasked in
     /// place. Events are pushed to `events` in the order they happen.
-    pub fn feed(&mut self, data: &mut [u8], now: Instant, events: &mut Vec<WsEvent>) {
+    pub fn feed(&mut self, data: &mut [u8], events: &mut Vec<WsEvent>) {
         if !data.is_empty() {
             // The contract's heartbeat: any frame (any bytes) answers the last ping.
             self.unanswered_ping = None;
@@ -194,15 +194,15 @@ impl WsConn {
         let mut input = data;
         while !input.is_empty() && self.state != State::Closed {
             let consumed = match self.frame {
-                None => self.read_header(input, now, events),
-                Some(frame) => self.read_payload(frame, input, now, events),
+                None => self.read_header(input, events),
+                Some(frame) => self.read_payload(frame, input, events),
             };
             input = &mut input[consumed..];
         }
     }
 
     /// Reads (part of) a frame header; returns how many bytes of `input` it used.
-    fn read_header(&mut self, input: &[u8], now: Instant, events: &mut Vec<WsEvent>) -> usize {
+    fn read_header(&mut self, input: &[u8], events: &mut Vec<WsEvent>) -> usize {
         let have = usize::from(self.header_len);
         let take = (MAX_HEADER_LEN - have).min(input.len());
         self.header[have..have + take].copy_from_slice(&input[..take]);
@@ -265,7 +265,7 @@ impl WsConn {
     }
 
     /// Reads (part of) a payload; returns how many bytes of `input` it used.
-    fn read_payload(&mut self, mut frame: InFrame, input: &mut [u8], now: Instant, events: &mut Vec<WsEvent>) -> usize {
+    fn read_payload(&mut self, mut frame: InFrame, input: &mut [u8], events: &mut Vec<WsEvent>) -> usize {
         let remaining = frame.header.payload_len - frame.received;
         let take = remaining.min(input.len() as u64) as usize;
         let chunk = &mut input[..take];

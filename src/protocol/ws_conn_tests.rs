@@ -30,7 +30,7 @@ fn feed_every_way(bytes: &[u8], limits: WsLimits) -> Vec<WsEvent> {
         let mut conn = WsConn::new(Role::Server, limits, now);
         let mut events = Vec::new();
         for piece in pieces {
-            conn.feed(&mut piece.to_vec(), now, &mut events);
+            conn.feed(&mut piece.to_vec(), &mut events);
         }
         events
     };
@@ -96,7 +96,7 @@ fn lengths_of_each_form() {
     let payload = vec![7u8; 65536];
     let mut conn = WsConn::new(Role::Server, limits, Instant::now());
     let mut events = Vec::new();
-    conn.feed(&mut client_frame(true, Opcode::Binary, &payload), Instant::now(), &mut events);
+    conn.feed(&mut client_frame(true, Opcode::Binary, &payload), &mut events);
     assert_eq!(events, vec![WsEvent::Message(Message { opcode: Opcode::Binary, data: payload })]);
 }
 
@@ -162,7 +162,7 @@ fn fails_fast_on_invalid_utf8_before_the_frame_ends() {
     let mut events = Vec::new();
     let frame = client_frame(true, Opcode::Text, b"abc\xf4\x90\x80\x80 and much more text follows");
     // Only the header and the first bad bytes arrive.
-    conn.feed(&mut frame[..2 + 4 + 5].to_vec(), Instant::now(), &mut events);
+    conn.feed(&mut frame[..2 + 4 + 5].to_vec(), &mut events);
     assert_eq!(events.last(), Some(&WsEvent::Finish));
 }
 
@@ -177,7 +177,7 @@ fn max_message_is_inclusive_and_counts_all_fragments() {
     // Refused at the header: a giant declared length never allocates or waits for data.
     let mut conn = WsConn::new(Role::Server, LIMITS, Instant::now());
     let mut events = Vec::new();
-    conn.feed(&mut vec![0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4], Instant::now(), &mut events);
+    conn.feed(&mut vec![0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4], &mut events);
     assert_eq!(events, vec![server_close(CloseCode::MESSAGE_TOO_BIG, "message too big"), WsEvent::Finish]);
 }
 
@@ -214,7 +214,7 @@ fn close_handshake_started_by_us() {
     // Messages after our close are not delivered; the peer's close ends it without a reply.
     events.clear();
     let bytes = [client_frame(true, Opcode::Text, b"late"), client_frame(true, Opcode::Close, b"\x03\xe9")].concat();
-    conn.feed(&mut bytes.clone(), t0, &mut events);
+    conn.feed(&mut bytes.clone(), &mut events);
     assert_eq!(events, vec![WsEvent::Finish]);
     assert!(conn.is_closed());
 
@@ -242,7 +242,7 @@ fn heartbeat_pings_and_drops_a_silent_peer() {
     assert_eq!(conn.next_wake(), Some(t1 + LIMITS.ping_timeout));
     // A pong answers it: no drop at the timeout, next ping on schedule.
     events.clear();
-    conn.feed(&mut client_frame(true, Opcode::Pong, b""), t1 + Duration::from_secs(1), &mut events);
+    conn.feed(&mut client_frame(true, Opcode::Pong, b""), &mut events);
     conn.on_timer(t1 + LIMITS.ping_timeout, &mut events);
     assert!(events.is_empty());
     assert_eq!(conn.next_wake(), Some(t1 + Duration::from_secs(10)));
@@ -263,7 +263,7 @@ fn any_frame_answers_a_ping() {
     let t1 = t0 + Duration::from_secs(10);
     conn.on_timer(t1, &mut Vec::new());
     let mut events = Vec::new();
-    conn.feed(&mut client_frame(true, Opcode::Text, b"hi"), t1, &mut events);
+    conn.feed(&mut client_frame(true, Opcode::Text, b"hi"), &mut events);
     conn.on_timer(t1 + LIMITS.ping_timeout, &mut events);
     assert_eq!(events, vec![text("hi")]);
 }
@@ -285,12 +285,12 @@ fn client_role_masks_and_rejects_masked_frames() {
     // The server reads what the client writes.
     let mut server = WsConn::new(Role::Server, LIMITS, t0);
     let mut events = Vec::new();
-    server.feed(&mut [a, b].concat(), t0, &mut events);
+    server.feed(&mut [a, b].concat(), &mut events);
     assert_eq!(events, vec![text("Hello"), text("Hello")]);
     // The client reads what the server writes, and refuses masked frames.
     let mut events = Vec::new();
-    client.feed(&mut frame::server_frame(Opcode::Text, b"hi"), t0, &mut events);
+    client.feed(&mut frame::server_frame(Opcode::Text, b"hi"), &mut events);
     assert_eq!(events, vec![text("hi")]);
-    client.feed(&mut client_frame(true, Opcode::Text, b"x"), t0, &mut events);
+    client.feed(&mut client_frame(true, Opcode::Text, b"x"), &mut events);
     assert_eq!(events.last(), Some(&WsEvent::Finish));
 }

@@ -1,0 +1,37 @@
+//! Build script: lists every file under `www/` so `src/pages.rs` can build them into the
+//! binary with `include_bytes!`. The list is generated so that a page added to `www/` is
+//! served without touching the code.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect(&path, root, out);
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            let name = rel.to_string_lossy().replace('\\', "/");
+            if !name.split('/').any(|part| part.starts_with('.')) {
+                out.push((name, path.clone()));
+            }
+        }
+    }
+}
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("www");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    let mut code = String::from("/// Every file of `www/`, by its path relative to `www/`.\npub static EMBEDDED: &[(&str, &[u8])] = &[\n");
+    for (name, path) in files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        writeln!(code, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded_pages.rs");
+    std::fs::write(out, code).unwrap();
+}

@@ -1,0 +1,185 @@
+//! Tests of [`HttpConn`](super::HttpConn): requests in, responses out, split anywhere.
+
+use super::*;
+
+const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+struct Harness {
+    pages: Pages,
+    echo: bool,
+    origins: Vec<String>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Harness { pages: Pages::embedded(), echo: true, origins: Vec::new() }
+    }
+
+    /// Feeds `input` in pieces of `piece` bytes; returns the events and the bytes sent.
+    fn run(&mut self, input: &[u8], piece: usize) -> (Vec<HttpEvent>, String) {
+        let now = Instant::now();
+        let mut ctx = HttpContext {
+            pages: &mut self.pages,
+            echo: self.echo,
+            allow_origins: &self.origins,
+            limits: HeadLimits::default(),
+            request_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(30),
+        };
+        let mut conn = HttpConn::new(now, ctx.request_timeout);
+        let mut events = Vec::new();
+        for chunk in input.chunks(piece.max(1)) {
+            conn.on_bytes(chunk, now, &mut ctx, &mut events);
+        }
+        let mut sent = Vec::new();
+        for e in &events {
+            match e {
+                HttpEvent::Send(b) => sent.extend_from_slice(b),
+                HttpEvent::SendBody(b) => sent.extend_from_slice(b.as_bytes()),
+                _ => {}
+            }
+        }
+        (events, String::from_utf8_lossy(&sent).into_owned())
+    }
+
+    fn status_lines(&mut self, input: &str) -> Vec<String> {
+        let (_, sent) = self.run(input.as_bytes(), usize::MAX);
+        sent.lines().filter(|l| l.starts_with("HTTP/1.1 ")).map(|l| l[9..12].to_string()).collect()
+    }
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: h\r\n\r\n")
+}
+
+fn upgrade(path: &str, extra: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n")
+}
+
+#[test]
+fn pages_and_statuses() {
+    let mut h = Harness::new();
+    assert_eq!(h.status_lines(&get("/")), ["200"]);
+    assert_eq!(h.status_lines(&get("/post")), ["200"]);
+    assert_eq!(h.status_lines(&get("/wall?room=x")), ["200"]);
+    assert_eq!(h.status_lines(&get("/nope")), ["404"]);
+    assert_eq!(h.status_lines(&get("/../Cargo.toml")), ["404"]);
+    assert_eq!(h.status_lines("POST / HTTP/1.1\r\nHost: h\r\n\r\n"), ["405"]);
+    assert_eq!(h.status_lines("BREW / HTTP/1.1\r\nHost: h\r\n\r\n"), ["501"]);
+    assert_eq!(h.status_lines("GET / HTTP/1.1\r\n\r\n"), ["400"]);
+    assert_eq!(h.status_lines("GET / HTTP/1.0\r\n\r\n"), ["200"]);
+    assert_eq!(h.status_lines("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"), ["413"]);
+    assert_eq!(h.status_lines("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"), ["413"]);
+    assert_eq!(h.status_lines("garbage\r\n\r\n"), ["400"]);
+    assert_eq!(h.status_lines(&format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000))), ["414"]);
+    assert_eq!(h.status_lines(&format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(9000))), ["431"]);
+    let (_, sent) = h.run(b"POST / HTTP/1.1\r\nHost: h\r\n\r\n", 1);
+    assert!(sent.contains("Allow: GET, HEAD\r\n"));
+}
+
+#[test]
+fn head_has_no_body_but_the_same_length() {
+    let mut h = Harness::new();
+    let (_, get_resp) = h.run(get("/wall").as_bytes(), usize::MAX);
+    let (_, head_resp) = h.run(b"HEAD /wall HTTP/1.1\r\nHost: h\r\n\r\n", usize::MAX);
+    let length = |r: &str| r.lines().find(|l| l.starts_with("Content-Length")).map(str::to_string);
+    assert_eq!(length(&get_resp), length(&head_resp));
+    assert!(head_resp.ends_with("\r\n\r\n"));
+    assert!(get_resp.len() > head_resp.len());
+}
+
+#[test]
+fn etag_gives_304() {
+    let mut h = Harness::new();
+    let (_, sent) = h.run(get("/").as_bytes(), usize::MAX);
+    let etag = sent.lines().find_map(|l| l.strip_prefix("ETag: ")).unwrap().to_string();
+    for inm in [etag.clone(), format!("W/{etag}"), format!("\"nope\", {etag}"), "*".to_string()] {
+        let req = format!("GET / HTTP/1.1\r\nHost: h\r\nIf-None-Match: {inm}\r\n\r\n");
+        assert_eq!(h.status_lines(&req), ["304"], "{inm}");
+    }
+    assert_eq!(h.status_lines("GET / HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"nope\"\r\n\r\n"), ["200"]);
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order_at_every_split() {
+    let mut h = Harness::new();
+    let input = [get("/nope"), get("/"), "HEAD /post HTTP/1.1\r\nHost: h\r\n\r\n".to_string(), get("/missing")].concat();
+    let (_, whole) = h.run(input.as_bytes(), usize::MAX);
+    for piece in [1, 2, 3, 7, 50, 333] {
+        let (_, sent) = h.run(input.as_bytes(), piece);
+        assert_eq!(sent, whole, "pieces of {piece}");
+    }
+    let statuses: Vec<_> = whole.lines().filter(|l| l.starts_with("HTTP/1.1")).collect();
+    assert_eq!(statuses, ["HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"]);
+}
+
+#[test]
+fn connection_close_and_http_1_0_end_the_connection() {
+    let mut h = Harness::new();
+    let (events, _) = h.run(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", usize::MAX);
+    assert!(matches!(events.last(), Some(HttpEvent::Close)));
+    assert_eq!(events.iter().filter(|e| matches!(e, HttpEvent::SendBody(_))).count(), 1, "nothing after close");
+    let (events, _) = h.run(b"GET / HTTP/1.0\r\n\r\n", usize::MAX);
+    assert!(matches!(events.last(), Some(HttpEvent::Close)));
+}
+
+#[test]
+fn upgrades_and_their_refusals() {
+    let mut h = Harness::new();
+    for piece in [1, 5, usize::MAX] {
+        let (events, sent) = h.run(upgrade("/ws?room=abc", "").as_bytes(), piece);
+        assert!(sent.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        assert!(sent.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        let Some(HttpEvent::Upgrade { endpoint, leftover }) = events.last() else { panic!("{events:?}") };
+        assert_eq!(endpoint, &Endpoint::Wall { room: "abc".to_string() });
+        assert!(leftover.is_empty());
+    }
+    let (events, _) = h.run(format!("{}\u{81}\u{85}", upgrade("/ws", "")).as_bytes(), usize::MAX);
+    let Some(HttpEvent::Upgrade { endpoint, leftover }) = events.last() else { panic!() };
+    assert_eq!(endpoint, &Endpoint::Wall { room: "main".to_string() });
+    assert_eq!(leftover.len(), 4, "bytes after the head go to the WebSocket");
+    assert_eq!(h.status_lines(&upgrade("/ws?room=a&room=b", "")), ["101"]);
+    assert_eq!(h.status_lines(&upgrade("/ws?room=", "")), ["400"]);
+    assert_eq!(h.status_lines(&upgrade("/ws?room=no%20spaces", "")), ["400"]);
+    assert_eq!(h.status_lines(&upgrade(&format!("/ws?room={}", "x".repeat(33)), "")), ["400"]);
+    assert_eq!(h.status_lines(&upgrade("/echo", "")), ["101"]);
+    assert_eq!(h.status_lines(&get("/ws")), ["426"]);
+    assert_eq!(h.status_lines(&upgrade("/ws", "Origin: http://evil.example\r\n")), ["403"]);
+    assert_eq!(h.status_lines(&upgrade("/ws", "Origin: http://h\r\n")), ["101"]);
+    h.origins = vec!["http://evil.example".to_string()];
+    assert_eq!(h.status_lines(&upgrade("/ws", "Origin: http://evil.example\r\n")), ["101"]);
+    h.echo = false;
+    assert_eq!(h.status_lines(&upgrade("/echo", "")), ["404"]);
+    let (_, sent) = h.run(upgrade("/ws", "").replace("Version: 13", "Version: 8").as_bytes(), usize::MAX);
+    assert!(sent.starts_with("HTTP/1.1 426") && sent.contains("Sec-WebSocket-Version: 13\r\n"), "{sent}");
+}
+
+#[test]
+fn deadlines() {
+    let t0 = Instant::now();
+    let timeout = Duration::from_secs(10);
+    let mut pages = Pages::embedded();
+    let mut ctx = HttpContext {
+        pages: &mut pages,
+        echo: false,
+        allow_origins: &[],
+        limits: HeadLimits::default(),
+        request_timeout: timeout,
+        keepalive_timeout: Duration::from_secs(30),
+    };
+    // A head that never completes: 408 and close at the request timeout.
+    let mut conn = HttpConn::new(t0, timeout);
+    let mut events = Vec::new();
+    conn.on_bytes(b"GET / HT", t0 + Duration::from_secs(1), &mut ctx, &mut events);
+    assert_eq!(conn.next_wake(), Some(t0 + timeout), "trickling does not extend the deadline");
+    conn.on_timer(t0 + timeout, &mut events);
+    assert!(matches!(&events[..], [HttpEvent::Send(b), HttpEvent::Close] if b.starts_with(b"HTTP/1.1 408")));
+    // After a response, the keep-alive timeout applies; then a silent close.
+    let mut conn = HttpConn::new(t0, timeout);
+    let mut events = Vec::new();
+    conn.on_bytes(get("/").as_bytes(), t0, &mut ctx, &mut events);
+    assert_eq!(conn.next_wake(), Some(t0 + Duration::from_secs(30)));
+    events.clear();
+    conn.on_timer(t0 + Duration::from_secs(30), &mut events);
+    assert!(matches!(&events[..], [HttpEvent::Close]));
+}

@@ -1,0 +1,135 @@
+//! The token → connection table, and what the shell keeps per connection.
+//!
+//! Tokens are slots in a vector. A freed slot is reused only after the current poll turn
+//! has been handled (events already returned by the kernel for the old socket must not
+//! reach the new one), and every reuse bumps the slot's generation so that a stale timer
+//! entry is recognised and skipped.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use crate::protocol::http_conn::HttpConn;
+use crate::protocol::ws_conn::WsConn;
+use crate::server::output::OutQueue;
+use crate::server::timers::ConnId;
+use crate::wall::Member;
+
+/// Which protocol a connection speaks now.
+#[derive(Debug)]
+pub enum Protocol {
+    Http(HttpConn),
+    WebSocket(WsConn, App),
+}
+
+/// What a WebSocket connection is for.
+#[derive(Debug)]
+pub enum App {
+    /// `/ws`: a wall (and poster) in a room.
+    Wall(Member),
+    /// `/echo`.
+    Echo,
+}
+
+/// One connection as the shell sees it.
+#[derive(Debug)]
+pub struct Connection {
+    pub socket: TcpStream,
+    pub peer: SocketAddr,
+    pub id: ConnId,
+    pub protocol: Protocol,
+    pub out: OutQueue,
+    /// Registered for writable events (only while output is pending).
+    pub writable_interest: bool,
+    /// Queued for a flush at the end of this loop turn.
+    pub dirty: bool,
+    /// Not reading: our own replies (responses, echoes) passed `--max-backlog`.
+    pub read_paused: bool,
+    /// Set once the connection is ending: write what is queued, shut down our side, and
+    /// wait for the peer's FIN until this deadline.
+    pub closing: Option<Instant>,
+    /// Our side is shut down (FIN sent); only reading until EOF is left.
+    pub write_shut: bool,
+    /// The time of this connection's live timer entry.
+    pub scheduled: Option<Instant>,
+}
+
+impl Connection {
+    /// When this connection next needs its timer handled.
+    pub fn next_wake(&self) -> Option<Instant> {
+        let protocol = match &self.protocol {
+            Protocol::Http(http) => http.next_wake(),
+            Protocol::WebSocket(ws, _) => ws.next_wake(),
+        };
+        match (protocol, self.closing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn is_websocket(&self) -> bool {
+        matches!(self.protocol, Protocol::WebSocket(..))
+    }
+}
+
+/// Connections by token.
+#[derive(Debug, Default)]
+pub struct Connections {
+    slots: Vec<Option<Connection>>,
+    generations: Vec<u32>,
+    free: Vec<usize>,
+    /// Freed this turn; reusable from the next.
+    released: Vec<usize>,
+    live: usize,
+}
+
+impl Connections {
+    /// Stores the connection that `make` builds for a free token.
+    pub fn insert_with(&mut self, make: impl FnOnce(ConnId) -> Connection) -> ConnId {
+        let token = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.generations.push(0);
+            self.slots.len() - 1
+        });
+        let id = ConnId { token, generation: self.generations[token] };
+        self.slots[token] = Some(make(id));
+        self.live += 1;
+        id
+    }
+
+    pub fn get_mut(&mut self, token: usize) -> Option<&mut Connection> {
+        self.slots.get_mut(token)?.as_mut()
+    }
+
+    pub fn get(&self, token: usize) -> Option<&Connection> {
+        self.slots.get(token)?.as_ref()
+    }
+
+    /// Takes a connection out; its token becomes reusable after [`end_turn`](Self::end_turn).
+    pub fn remove(&mut self, token: usize) -> Option<Connection> {
+        let conn = self.slots.get_mut(token)?.take()?;
+        self.generations[token] = self.generations[token].wrapping_add(1);
+        self.released.push(token);
+        self.live -= 1;
+        Some(conn)
+    }
+
+    /// The poll turn is over: freed tokens may be handed out again.
+    pub fn end_turn(&mut self) {
+        self.free.append(&mut self.released);
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Tokens of every open connection.
+    pub fn tokens(&self) -> Vec<usize> {
+        self.slots.iter().enumerate().filter(|(_, c)| c.is_some()).map(|(t, _)| t).collect()
+    }
+}
