@@ -171,7 +171,7 @@ fn count(flag: &str, v: &str, min: usize) -> Result<usize, String> {
 /// Seconds, maybe fractional; zero only where `zero_ok` (where zero means "off").
 fn seconds(flag: &str, v: &str, zero_ok: bool) -> Result<Duration, String> {
     let secs: f64 = v.parse().map_err(|_| format!("{flag} wants seconds, got '{v}'"))?;
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!("{flag} wants seconds between 0 and 1e9, got '{v}'"));
     }
     if secs == 0.0 && !zero_ok {

@@ -105,11 +105,10 @@ impl Pages {
                     if stack.len() < 1000 && real != dir {
                         stack.push(entry.path());
                     }
-                } else if let Ok(rel) = entry.path().strip_prefix(&root) {
-                    if let Some(name) = rel.to_str() {
+                } else if let Ok(rel) = entry.path().strip_prefix(&root)
+                    && let Some(name) = rel.to_str() {
                         files.insert(name.replace(std::path::MAIN_SEPARATOR, "/"), Source::Disk(real));
                     }
-                }
             }
         }
         self.files = files;

@@ -370,19 +370,17 @@ impl WsConn {
             }
             _ => {}
         }
-        if let Some(sent) = self.unanswered_ping {
-            if now >= sent + self.limits.ping_timeout {
+        if let Some(sent) = self.unanswered_ping
+            && now >= sent + self.limits.ping_timeout {
                 self.state = State::Closed;
                 return events.push(WsEvent::Abort("no answer to ping"));
             }
-        }
-        if let (Some(due), Some(interval)) = (self.next_ping, self.limits.ping_interval) {
-            if now >= due && self.state == State::Open {
+        if let (Some(due), Some(interval)) = (self.next_ping, self.limits.ping_interval)
+            && now >= due && self.state == State::Open {
                 events.push(WsEvent::Send(self.frame_bytes(Opcode::Ping, b"")));
                 self.unanswered_ping.get_or_insert(now);
                 self.next_ping = Some(now + interval);
             }
-        }
     }
 
     /// When [`on_timer`](Self::on_timer) next has work to do.

@@ -124,11 +124,10 @@ impl Server {
             let wake = [self.timers.next(), self.accept_retry, self.shutdown_deadline].into_iter().flatten().min();
             // Round up so that we never wake a hair before a deadline and spin.
             let timeout = wake.map(|at| at.saturating_duration_since(now) + Duration::from_micros(500));
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted {
                     return Err(e);
                 }
-            }
             let now = Instant::now();
             for event in events.iter() {
                 match event.token() {
@@ -154,12 +153,11 @@ impl Server {
             self.fire_timers(now);
             self.flush_dirty(now);
             self.conns.end_turn();
-            if let Some(deadline) = self.shutdown_deadline {
-                if self.conns.is_empty() || now >= deadline {
+            if let Some(deadline) = self.shutdown_deadline
+                && (self.conns.is_empty() || now >= deadline) {
                     log::info!("shut down ({} connections left)", self.conns.len());
                     return Ok(());
                 }
-            }
         }
     }
 
@@ -216,8 +214,7 @@ impl Server {
     /// Reads until the kernel has nothing more (edge-triggered), feeding each piece on.
     fn read(&mut self, token: usize, now: Instant) {
         let mut scratch = std::mem::take(&mut self.scratch);
-        loop {
-            let Some(conn) = self.conns.get_mut(token) else { break };
+        while let Some(conn) = self.conns.get_mut(token) {
             if conn.read_paused {
                 break;
             }
@@ -396,22 +393,20 @@ impl Server {
     }
 
     fn mark_dirty(&mut self, token: usize) {
-        if let Some(conn) = self.conns.get_mut(token) {
-            if !conn.dirty {
+        if let Some(conn) = self.conns.get_mut(token)
+            && !conn.dirty {
                 conn.dirty = true;
                 self.dirty.push(token);
             }
-        }
     }
 
     /// Own replies (responses, echoes) past `--max-backlog`: stop reading until they drain,
     /// so a client that sends without reading cannot grow our memory.
     fn pause_if_backlogged(&mut self, token: usize) {
-        if let Some(conn) = self.conns.get_mut(token) {
-            if conn.out.pending() > self.config.max_backlog {
+        if let Some(conn) = self.conns.get_mut(token)
+            && conn.out.pending() > self.config.max_backlog {
                 conn.read_paused = true;
             }
-        }
     }
 
     /// Writes every connection queued this turn; resumes paused readers that drained.
@@ -459,11 +454,10 @@ impl Server {
     /// Ends a connection gracefully: flush, FIN, then wait for the peer's FIN at most
     /// `--close-timeout`.
     fn start_closing(&mut self, token: usize, now: Instant) {
-        if let Some(conn) = self.conns.get_mut(token) {
-            if conn.closing.is_none() {
+        if let Some(conn) = self.conns.get_mut(token)
+            && conn.closing.is_none() {
                 conn.closing = Some(now + self.config.close_timeout);
             }
-        }
         self.mark_dirty(token);
         self.reschedule(token);
     }
@@ -472,13 +466,11 @@ impl Server {
         let Some(conn) = self.conns.remove(token) else { return };
         if let Protocol::WebSocket(_, app) = &conn.protocol {
             log::debug!("{} WebSocket closed: {why}", conn.peer);
-            if let App::Wall(member) = app {
-                if let Some((moved, slot)) = self.wall.leave(member) {
-                    if let Some(Connection { protocol: Protocol::WebSocket(_, App::Wall(m)), .. }) = self.conns.get_mut(moved) {
+            if let App::Wall(member) = app
+                && let Some((moved, slot)) = self.wall.leave(member)
+                    && let Some(Connection { protocol: Protocol::WebSocket(_, App::Wall(m)), .. }) = self.conns.get_mut(moved) {
                         m.seat.slot = slot;
                     }
-                }
-            }
         } else {
             log::trace!("{} connection closed: {why}", conn.peer);
         }

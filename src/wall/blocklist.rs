@@ -51,7 +51,9 @@ fn contains_phrase(haystack: &str, phrase: &str) -> bool {
     haystack.match_indices(phrase).any(|(at, _)| {
         let before = haystack[..at].chars().next_back();
         let after = haystack[at + phrase.len()..].chars().next();
-        !(needs_start && is_word(before)) && !(needs_end && is_word(after))
+        let cut_at_start = needs_start && is_word(before);
+        let cut_at_end = needs_end && is_word(after);
+        !cut_at_start && !cut_at_end
     })
 }
 

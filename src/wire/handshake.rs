@@ -104,11 +104,10 @@ pub fn check_upgrade<'b>(head: &RequestHead<'b>, allowed_origins: &[String]) -> 
     if head.has_body {
         return Err(HandshakeError::HasBody);
     }
-    if let Some(origin) = head.origin {
-        if !origin_allowed(origin, host, allowed_origins) {
+    if let Some(origin) = head.origin
+        && !origin_allowed(origin, host, allowed_origins) {
             return Err(HandshakeError::ForbiddenOrigin);
         }
-    }
     Ok(key)
 }
 
