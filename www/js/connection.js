@@ -1,9 +1,10 @@
 // connection.js — shared by the post page and the wall.
 //
-// Two things live here:
-//   * roomFromQuery(): which room this page belongs to (from its own ?room=...).
+// What the post page and the wall have in common:
+//   * roomFromQuery(): which room this page belongs to (from its own ?room=...);
 //   * Connection: one WebSocket to /ws?room=NAME that reconnects by itself, forever,
-//     with exponential backoff and jitter, and reports its state as readable text.
+//     with exponential backoff and jitter, and reports its state as readable text;
+//   * isDark(): whether a comment's colour needs a light outline rather than a dark one.
 
 export const DEFAULT_ROOM = 'main';
 // Same rule as the server: letters, digits, '-' and '_', 1 to 32 of them.
@@ -24,6 +25,12 @@ export function roomFromQuery(search = location.search) {
   return { room, error: `invalid room “${shown}”: use 1–32 letters, digits, - or _` };
 }
 
+/** True for near-black #rrggbb colours (perceived brightness below 48 of 255). */
+export function isDark(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255) < 48;
+}
+
 /** The WebSocket URL for a room, on the same host as the page (wss when the page is https). */
 export function socketUrl(room) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -38,12 +45,9 @@ const MAX_DELAY_MS = 5000;
 const CONNECT_TIMEOUT_MS = 10000; // give up on a handshake that hangs
 
 export class Connection {
-  /**
-   * @param {string} room
-   * @param {object} handlers
-   * @param {(msg: object) => void} handlers.onMessage  each JSON object the server sends
-   * @param {(state: 'connecting'|'connected'|'waiting', text: string) => void} handlers.onState
-   */
+  // onMessage(obj): each JSON object the server sends.
+  // onState(state, text): state is 'connecting', 'connected' or 'waiting' (to retry);
+  // text says it for people, e.g. "reconnecting in 3 s…".
   constructor(room, { onMessage, onState }) {
     this.url = socketUrl(room);
     this.onMessage = onMessage;

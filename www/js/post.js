@@ -5,7 +5,7 @@
 // own text come back as a danmaku. A rejection comes back to us alone as
 // {"type":"error","error":"..."}, and #status shows that reason word for word.
 
-import { Connection, roomFromQuery } from '/js/connection.js';
+import { Connection, isDark, roomFromQuery } from '/js/connection.js';
 
 const MAX_CHARS = 100;                       // Unicode code points, after trimming
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -29,14 +29,20 @@ function setStatus(text, state) {
   status.dataset.state = state; // styles the dot: connecting | connected | waiting | sent | error
 }
 
-// ---- room ------------------------------------------------------------------
+// ---- room ----
 
 const { room, error: roomError } = roomFromQuery();
 document.getElementById('room-name').textContent = room;
 document.getElementById('wall-link').href = '/wall?room=' + encodeURIComponent(room);
 document.title = `Post to ${room} · danmaku`;
 
-// ---- colour, size, mode: remembered between visits ---------------------------
+// ---- colour, size, mode: remembered between visits ----
+
+// Paint each preset swatch with its radio's value (one source of truth, and no
+// inline style attributes in the HTML).
+for (const swatch of form.querySelectorAll('.swatches input[type=radio] + span')) {
+  swatch.style.setProperty('--c', swatch.previousElementSibling.value);
+}
 
 /** Keep the custom radio's value equal to the colour picker, and select it. */
 function useCustomColor() {
@@ -70,7 +76,7 @@ function restoreSettings() {
   }
 }
 
-// ---- live counter and preview -------------------------------------------------
+// ---- live counter and preview ----
 
 function updatePreview() {
   const { msg, color, size } = form.elements;
@@ -81,11 +87,12 @@ function updatePreview() {
   preview.textContent = text || 'Preview';
   preview.style.color = color.value;
   preview.className = 'size-' + size.value;
+  preview.classList.toggle('dark', isDark(color.value)); // as on the wall: light outline
 }
 form.addEventListener('input', updatePreview);
 form.addEventListener('change', () => { updatePreview(); saveSettings(); });
 
-// ---- sending ------------------------------------------------------------------
+// ---- sending ----
 
 // Posts sent but not yet answered, oldest first. The server answers in order:
 // either our danmaku comes back (matched by its text) or an error arrives.
@@ -148,7 +155,7 @@ function onState(state, text) {
   setStatus(text, state);
 }
 
-// ---- start ----------------------------------------------------------------------
+// ---- start ----
 
 restoreSettings();
 updatePreview();
