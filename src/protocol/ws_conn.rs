@@ -316,7 +316,7 @@ impl WsConn {
                 }
             }
             // §5.5.3: an unsolicited pong needs no answer; it already counted as activity.
-            Opcode::Pong => {}
+            Opcode::Pong => log::trace!("pong received"),
             Opcode::Close => self.on_close_frame(events),
         }
         self.control = Vec::new();

@@ -352,9 +352,12 @@ impl Server {
                 let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
                 match self.wall.post(member, &text, now, unix_ms) {
                     Outcome::Broadcast { json, members } => {
+                        // Framed once; every member's queue gets a reference to these bytes.
                         let frame: Rc<[u8]> = frame::server_frame(Opcode::Text, json.as_bytes()).into();
-                        let members = members.to_vec();
-                        self.broadcast(&frame, &members, now);
+                        let too_slow = fan_out(&mut self.conns, &mut self.dirty, members, &frame, self.config.max_backlog);
+                        for member in too_slow {
+                            self.close_slow(member, now);
+                        }
                     }
                     Outcome::Reject { json } => self.queue(token, Chunk::Owned(frame::server_frame(Opcode::Text, json.as_bytes()))),
                 }
@@ -362,26 +365,16 @@ impl Server {
         }
     }
 
-    /// Queues one shared frame on every member. A member whose backlog would pass
-    /// `--max-backlog` is closed with 1008 instead; the others are not slowed.
-    fn broadcast(&mut self, frame: &Rc<[u8]>, members: &[usize], now: Instant) {
-        for &member in members {
-            let Some(conn) = self.conns.get_mut(member) else { continue };
-            let Protocol::WebSocket(ws, _) = &mut conn.protocol else { continue };
-            if !ws.is_open() || conn.closing.is_some() {
-                continue;
-            }
-            if conn.out.pending() + frame.len() > self.config.max_backlog {
-                log::info!("{} fell {} bytes behind: closing with 1008", conn.peer, conn.out.pending());
-                conn.out.drop_unstarted();
-                let mut events = Vec::new();
-                ws.close(CloseCode::POLICY_VIOLATION, "too far behind: backlog over --max-backlog", now, &mut events);
-                self.on_websocket_events(member, events, now);
-                self.reschedule(member);
-            } else {
-                self.queue(member, Chunk::Shared(frame.clone()));
-            }
-        }
+    /// A member whose backlog would pass `--max-backlog`: what it has not started receiving
+    /// is dropped and it is closed with 1008; the others are not slowed.
+    fn close_slow(&mut self, token: usize, now: Instant) {
+        let Some(Connection { protocol: Protocol::WebSocket(ws, _), out, peer, .. }) = self.conns.get_mut(token) else { return };
+        log::info!("{peer} fell {} bytes behind: closing with 1008", out.pending());
+        out.drop_unstarted();
+        let mut events = Vec::new();
+        ws.close(CloseCode::POLICY_VIOLATION, "too far behind: backlog over --max-backlog", now, &mut events);
+        self.on_websocket_events(token, events, now);
+        self.reschedule(token);
     }
 
     /// Queues bytes and marks the connection for this turn's flush.
@@ -539,6 +532,29 @@ impl Server {
             }
         }
     }
+}
+
+/// Queues one shared frame on every member that is open and has room for it under
+/// `max_backlog`; returns the members that have not (to be closed with 1008).
+fn fan_out(conns: &mut Connections, dirty: &mut Vec<usize>, members: &[usize], frame: &Rc<[u8]>, max_backlog: usize) -> Vec<usize> {
+    let mut too_slow = Vec::new();
+    for &member in members {
+        let Some(conn) = conns.get_mut(member) else { continue };
+        let Protocol::WebSocket(ws, _) = &conn.protocol else { continue };
+        if !ws.is_open() || conn.closing.is_some() {
+            continue;
+        }
+        if conn.out.pending() + frame.len() > max_backlog {
+            too_slow.push(member);
+            continue;
+        }
+        conn.out.push(Chunk::Shared(frame.clone()));
+        if !conn.dirty {
+            conn.dirty = true;
+            dirty.push(member);
+        }
+    }
+    too_slow
 }
 
 /// Over `--max-connections`: a best-effort 503 and close, without registering the socket.

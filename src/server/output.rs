@@ -11,6 +11,9 @@ use std::rc::Rc;
 /// Most buffers handed to one `writev` (Linux's `IOV_MAX` is 1024).
 const MAX_IOVECS: usize = 256;
 
+/// Chunks of ring buffer an emptied queue keeps (larger ones are freed).
+const KEEP_CAPACITY: usize = 8;
+
 /// Bytes waiting to be written.
 #[derive(Debug, Clone)]
 pub enum Chunk {
@@ -116,8 +119,9 @@ impl OutQueue {
             self.front_written = 0;
             self.chunks.pop_front();
         }
-        if self.chunks.is_empty() {
-            // Give back the ring buffer: an idle connection should cost nothing here.
+        if self.chunks.is_empty() && self.chunks.capacity() > KEEP_CAPACITY {
+            // Give back a ring buffer that a burst made large: an idle connection keeps at
+            // most a small one, so the next broadcast does not allocate.
             self.chunks = VecDeque::new();
         }
     }

@@ -55,7 +55,8 @@ impl Rooms {
                 i
             }
         };
-        let Some(room) = self.rooms[index].as_mut() else { unreachable!("by_name points at live rooms") };
+        // `index` came from `by_name` or was just filled, so the slot holds this room.
+        let room = self.rooms[index].get_or_insert_with(|| Room { name: name.into(), next_id: 1, members: Vec::new() });
         room.members.push(conn);
         Seat { room: index, slot: room.members.len() - 1 }
     }
