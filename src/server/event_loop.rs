@@ -544,6 +544,11 @@ fn fan_out(conns: &mut Connections, dirty: &mut Vec<usize>, members: &[usize], f
         if !ws.is_open() || conn.closing.is_some() {
             continue;
         }
+        if conn.out.pending() + frame.len() > max_backlog && !conn.write_shut {
+            // Count only what the kernel will not take: a burst queued within one loop turn
+            // is not a slow reader. (Errors surface in this turn's flush.)
+            let _ = conn.out.flush(&mut conn.socket);
+        }
         if conn.out.pending() + frame.len() > max_backlog {
             too_slow.push(member);
             continue;

@@ -186,7 +186,7 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
     };
     let mut head = RequestHead {
         method,
-        target,
+        target: origin_form(target),
         version: if minor == 0 { Version::Http10 } else { Version::Http11 },
         host: None,
         connection_close: false,
@@ -247,6 +247,20 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
         }
     }
     Ok(Some((head, len)))
+}
+
+/// The origin-form (`/path?query`) of a request target. RFC 9112 §3.2.2: a server MUST
+/// accept the absolute-form (`http://host/path`) too; its path is what we route on.
+fn origin_form(target: &str) -> &str {
+    let lower = |n: usize| target.get(..n).map(str::to_ascii_lowercase);
+    let rest = if lower(7).as_deref() == Some("http://") {
+        &target[7..]
+    } else if lower(8).as_deref() == Some("https://") {
+        &target[8..]
+    } else {
+        return target;
+    };
+    rest.find('/').map_or("/", |slash| &rest[slash..])
 }
 
 /// Comma-separated list elements, trimmed, empty ones skipped (RFC 9110 §5.6.1).
@@ -384,6 +398,16 @@ Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
         assert_eq!(parse(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()), Err(HeadError::HeadTooLarge));
         let enough: String = (0..64).map(|i| format!("X{i}: y\r\n")).collect();
         assert!(parse(format!("GET / HTTP/1.1\r\n{enough}\r\n").as_bytes()).unwrap().is_some());
+    }
+
+    #[test]
+    fn absolute_form_targets_route_on_their_path() {
+        let (h, _) = parse(b"GET http://example.com/wall?room=a HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap().unwrap();
+        assert_eq!((h.path(), h.query()), ("/wall", Some("room=a")));
+        let (h, _) = parse(b"GET HTTPS://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.path(), "/");
+        let (h, _) = parse(b"GET http://x/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.path(), "/../../etc/passwd");
     }
 
     #[test]

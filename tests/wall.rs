@@ -1,0 +1,335 @@
+//! The danmaku wall over `/ws`: broadcasts to the room (sender included), per-room ids,
+//! validation errors to the sender only, the rate limit, the blocklist and slow readers.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{CLOSE, Recv, Server, TEXT, TempDir, Ws};
+use danmaku_wall::wire::json::{self, Value};
+
+fn recv_json(ws: &mut Ws) -> Value {
+    let text = ws.recv_text();
+    json::parse(&text, 16).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn str_field<'v>(v: &'v Value, key: &str) -> &'v str {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string {key} in {v:?}"))
+}
+
+fn num_field(v: &Value, key: &str) -> f64 {
+    v.get(key)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no number {key} in {v:?}"))
+}
+
+/// A danmaku broadcast with these fields; `time` within a minute of now.
+fn assert_danmaku(v: &Value, id: u64, msg: &str, color: &str, size: &str, mode: &str) {
+    assert_eq!(str_field(v, "type"), "danmaku", "{v:?}");
+    assert_eq!(num_field(v, "id"), id as f64, "{v:?}");
+    assert_eq!(str_field(v, "msg"), msg, "{v:?}");
+    assert_eq!(str_field(v, "color"), color, "{v:?}");
+    assert_eq!(str_field(v, "size"), size, "{v:?}");
+    assert_eq!(str_field(v, "mode"), mode, "{v:?}");
+    let time = num_field(v, "time");
+    let now = common::unix_ms() as f64;
+    assert!(
+        time.fract() == 0.0 && (now - time).abs() < 60_000.0,
+        "time {time} is not now ({now})"
+    );
+}
+
+/// An error answer with a non-empty reason; returns the reason.
+fn assert_error(v: &Value) -> String {
+    assert_eq!(str_field(v, "type"), "error", "{v:?}");
+    let reason = str_field(v, "error");
+    assert!(!reason.trim().is_empty(), "empty reason");
+    reason.to_string()
+}
+
+fn assert_silent(ws: &mut Ws, for_: Duration, what: &str) {
+    match ws.recv_within(for_) {
+        Recv::Timeout => {}
+        other => panic!("{what}: expected nothing, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_post_reaches_the_whole_room_and_only_it() {
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let mut a = Ws::connect(addr, "/ws?room=r1");
+    let mut b = Ws::connect(addr, "/ws?room=r1");
+    let mut other = Ws::connect(addr, "/ws?room=r2");
+    a.send_text(r##"{"msg":"hi","color":"#FF0000"}"##);
+    for ws in [&mut a, &mut b] {
+        let text = ws.recv_text();
+        assert!(
+            text.starts_with(r##"{"type":"danmaku","id":1,"msg":"hi","color":"#ff0000","size":"medium","mode":"scroll","time":"##),
+            "{text}"
+        );
+        let v = json::parse(&text, 16).unwrap();
+        assert_danmaku(&v, 1, "hi", "#ff0000", "medium", "scroll");
+    }
+    // Ids count up per room, whoever posts; all fields are carried.
+    b.send_text(r##"{"msg":"  two  ","size":"large","mode":"top","unknown":[1,{"x":null}]}"##);
+    for ws in [&mut a, &mut b] {
+        assert_danmaku(&recv_json(ws), 2, "two", "#ffffff", "large", "top");
+    }
+    a.send_text(r##"{"msg":"three <b>&amp;</b> \"q\" 弹幕","color":"#aBcDeF","size":"small","mode":"bottom"}"##);
+    for ws in [&mut a, &mut b] {
+        assert_danmaku(&recv_json(ws), 3, "three <b>&amp;</b> \"q\" 弹幕", "#abcdef", "small", "bottom");
+    }
+    assert_silent(&mut other, Duration::from_millis(300), "room r2");
+    // Room r2 has its own count.
+    other.send_text(r#"{"msg":"elsewhere"}"#);
+    assert_danmaku(&recv_json(&mut other), 1, "elsewhere", "#ffffff", "medium", "scroll");
+    assert_silent(&mut a, Duration::from_millis(200), "room r1 after a post in r2");
+    // The default room is `main`.
+    let mut m1 = Ws::connect(addr, "/ws");
+    let mut m2 = Ws::connect(addr, "/ws?room=main");
+    m1.send_text(r#"{"msg":"main"}"#);
+    assert_danmaku(&recv_json(&mut m1), 1, "main", "#ffffff", "medium", "scroll");
+    assert_danmaku(&recv_json(&mut m2), 1, "main", "#ffffff", "medium", "scroll");
+}
+
+#[test]
+fn a_member_that_leaves_does_not_break_the_room() {
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let mut a = Ws::connect(addr, "/ws?room=churn");
+    let b = Ws::connect(addr, "/ws?room=churn");
+    let mut c = Ws::connect(addr, "/ws?room=churn");
+    drop(b);
+    thread::sleep(Duration::from_millis(100));
+    a.send_text(r#"{"msg":"still here"}"#);
+    assert_danmaku(&recv_json(&mut a), 1, "still here", "#ffffff", "medium", "scroll");
+    assert_danmaku(&recv_json(&mut c), 1, "still here", "#ffffff", "medium", "scroll");
+    let mut d = Ws::connect(addr, "/ws?room=churn");
+    c.send_text(r#"{"msg":"again"}"#);
+    for ws in [&mut a, &mut c, &mut d] {
+        assert_danmaku(&recv_json(ws), 2, "again", "#ffffff", "medium", "scroll");
+    }
+}
+
+#[test]
+fn invalid_posts_get_an_error_to_the_sender_only() {
+    let server = Server::start(&["--rate", "0"]);
+    let addr = server.addr();
+    let mut sender = Ws::connect(addr, "/ws?room=v");
+    let mut watcher = Ws::connect(addr, "/ws?room=v");
+    let long = format!(r#"{{"msg":"{}"}}"#, "x".repeat(101));
+    let long_wide = format!(r#"{{"msg":"{}"}}"#, "弹".repeat(101));
+    let invalid = [
+        r#"{"msg":""}"#,
+        r#"{"msg":"   "}"#,
+        r#"{}"#,
+        r#"{"msg":5}"#,
+        r#"{"msg":null}"#,
+        r#"{"msg":"x","color":"red"}"#,
+        r##"{"msg":"x","color":"#12345"}"##,
+        r##"{"msg":"x","color":"#1234567"}"##,
+        r##"{"msg":"x","color":"#gggggg"}"##,
+        r#"{"msg":"x","color":123}"#,
+        r#"{"msg":"x","size":"huge"}"#,
+        r#"{"msg":"x","size":"Large"}"#,
+        r#"{"msg":"x","mode":"Scroll"}"#,
+        r#"{"msg":"x","mode":1}"#,
+        r#"{"msg":"a\u0007b"}"#,
+        r#"{"msg":"a\nb"}"#,
+        long.as_str(),
+        long_wide.as_str(),
+        "hello",
+        "[1,2]",
+        r#""msg""#,
+        r#"{"msg":"x""#,
+        r#"{"msg":"x",}"#,
+        "",
+    ];
+    for post in invalid {
+        sender.send_text(post);
+        let v = recv_json(&mut sender);
+        assert_error(&v);
+    }
+    assert_silent(&mut watcher, Duration::from_millis(200), "the other member");
+    // The connection stays open and rejected posts used no ids.
+    let ok100 = "x".repeat(100);
+    let ok100_wide = "弹".repeat(100);
+    sender.send_text(&format!(r#"{{"msg":"{ok100}"}}"#));
+    assert_danmaku(&recv_json(&mut sender), 1, &ok100, "#ffffff", "medium", "scroll");
+    assert_danmaku(&recv_json(&mut watcher), 1, &ok100, "#ffffff", "medium", "scroll");
+    sender.send_text(&format!(r#"{{"msg":"  {ok100_wide}  "}}"#));
+    assert_danmaku(&recv_json(&mut sender), 2, &ok100_wide, "#ffffff", "medium", "scroll");
+    assert_danmaku(&recv_json(&mut watcher), 2, &ok100_wide, "#ffffff", "medium", "scroll");
+}
+
+#[test]
+fn rate_limit_two_then_one_per_second() {
+    let server = Server::start(&["--rate", "1"]);
+    let mut ws = Ws::connect(server.addr(), "/ws?room=rate");
+    for (i, msg) in ["one", "two"].iter().enumerate() {
+        ws.send_text(&format!(r#"{{"msg":"{msg}"}}"#));
+        assert_danmaku(&recv_json(&mut ws), i as u64 + 1, msg, "#ffffff", "medium", "scroll");
+    }
+    ws.send_text(r#"{"msg":"three"}"#);
+    assert_error(&recv_json(&mut ws));
+    thread::sleep(Duration::from_millis(1100));
+    ws.send_text(r#"{"msg":"four"}"#);
+    assert_danmaku(&recv_json(&mut ws), 3, "four", "#ffffff", "medium", "scroll");
+    // One token came back, not more.
+    ws.send_text(r#"{"msg":"five"}"#);
+    assert_error(&recv_json(&mut ws));
+    // The limit is per connection.
+    let mut other = Ws::connect(server.addr(), "/ws?room=rate");
+    other.send_text(r#"{"msg":"six"}"#);
+    assert_danmaku(&recv_json(&mut other), 4, "six", "#ffffff", "medium", "scroll");
+}
+
+#[test]
+fn blocklisted_words_are_rejected_in_any_case() {
+    let dir = TempDir::new("blocklist");
+    let file = dir.join("blocklist.txt");
+    std::fs::write(&file, "badword\nTwo Words\n").unwrap();
+    let server = Server::start(&["--blocklist", file.to_str().unwrap(), "--rate", "0"]);
+    let mut ws = Ws::connect(server.addr(), "/ws?room=bl");
+    for post in [
+        r#"{"msg":"this is BadWord here"}"#,
+        r#"{"msg":"BADWORD"}"#,
+        r#"{"msg":"say two words now"}"#,
+    ] {
+        ws.send_text(post);
+        assert_error(&recv_json(&mut ws));
+    }
+    ws.send_text(r#"{"msg":"a fine message"}"#);
+    assert_danmaku(&recv_json(&mut ws), 1, "a fine message", "#ffffff", "medium", "scroll");
+}
+
+/// The ids of the danmaku frames in `frames`, up to the first non-danmaku frame.
+fn danmaku_ids(texts: &[String]) -> Vec<u64> {
+    texts
+        .iter()
+        .map(|t| {
+            let v = json::parse(t, 16).unwrap();
+            assert_eq!(str_field(&v, "type"), "danmaku", "{t}");
+            num_field(&v, "id") as u64
+        })
+        .collect()
+}
+
+fn assert_consecutive(ids: &[u64], what: &str) {
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(*id, i as u64 + 1, "{what}: ids not consecutive from 1 at index {i}");
+    }
+}
+
+#[test]
+fn a_slow_reader_is_closed_with_1008_and_others_get_everything() {
+    let server = Server::start(&["--max-backlog", "4096", "--rate", "0"]);
+    let addr = server.addr();
+    let mut poster = Ws::connect(addr, "/ws?room=slow");
+    let mut slow = Ws::connect(addr, "/ws?room=slow");
+    let reader = thread::spawn(move || {
+        let mut ws = Ws::connect(addr, "/ws?room=slow");
+        let mut texts = Vec::new();
+        loop {
+            let f = ws.recv();
+            assert_eq!(f.opcode, TEXT, "{f:?}");
+            let text = f.text().to_string();
+            let done = text.contains("\"msg\":\"END\"");
+            texts.push(text);
+            if done {
+                return texts;
+            }
+        }
+    });
+    thread::sleep(Duration::from_millis(100)); // Let the reader join the room.
+    // Posts as big as a danmaku gets: 100 four-byte characters.
+    let big = format!(r#"{{"msg":"{}"}}"#, "😀".repeat(100));
+    let mut own = Vec::new();
+    let mut posted = 0;
+    let start = Instant::now();
+    let mut extra_after_close = None;
+    while posted < 20_000 && start.elapsed() < Duration::from_secs(20) {
+        // One at a time: each post is broadcast and flushed before the next arrives, so only
+        // a reader that does not read can fall behind.
+        poster.send_text(&big);
+        own.push(poster.recv_text());
+        posted += 1;
+        match extra_after_close {
+            None if server.log_contains("1008") => extra_after_close = Some(posted + 50),
+            Some(stop) if posted >= stop => break,
+            _ => {}
+        }
+    }
+    poster.send_text(r#"{"msg":"END"}"#);
+    own.push(poster.recv_text());
+    assert!(
+        extra_after_close.is_some(),
+        "no 1008 logged after {posted} posts of ~520 bytes (log: {:?})",
+        server.logs()
+    );
+
+    // The slow reader finds a prefix of the danmaku, then a 1008 close, then the end.
+    let mut slow_ids = Vec::new();
+    let code = loop {
+        let f = slow.recv();
+        match f.opcode {
+            TEXT => slow_ids.extend(danmaku_ids(&[f.text().to_string()])),
+            CLOSE => break f.close_code(),
+            _ => {}
+        }
+    };
+    assert_eq!(code, Some(1008));
+    assert_consecutive(&slow_ids, "slow reader");
+    assert!((slow_ids.len() as u64) < posted as u64, "the slow reader got everything");
+    slow.close(1008, "");
+    slow.expect_eof();
+
+    // The others got every post, in order.
+    let total = posted + 1;
+    let own_ids = danmaku_ids(&own);
+    assert_consecutive(&own_ids, "poster");
+    assert_eq!(own_ids.len(), total);
+    let read = reader.join().expect("reader thread");
+    let read_ids = danmaku_ids(&read);
+    assert_consecutive(&read_ids, "reader");
+    assert_eq!(read_ids.len(), total);
+    poster.assert_alive();
+}
+
+/// `--max-backlog` is about readers that fall behind, not about how many danmaku one turn of
+/// the server produces: readers with room in their sockets take a burst bigger than the limit.
+#[test]
+fn a_burst_does_not_close_readers_that_keep_up() {
+    let server = Server::start(&["--max-backlog", "4096", "--rate", "0"]);
+    let addr = server.addr();
+    let mut poster = Ws::connect(addr, "/ws?room=burst");
+    let mut reader = Ws::connect(addr, "/ws?room=burst");
+    // Ten ~520-byte danmaku (5 KiB together) in one write: one read for the server.
+    let big = format!(r#"{{"msg":"{}"}}"#, "😀".repeat(100));
+    let mut burst = Vec::new();
+    for _ in 0..10 {
+        burst.extend(poster.frame(true, TEXT, big.as_bytes()));
+    }
+    poster.send_raw(&burst);
+    for ws in [&mut poster, &mut reader] {
+        let mut texts = Vec::new();
+        for _ in 0..10 {
+            let f = ws.recv();
+            assert_eq!(
+                f.opcode,
+                TEXT,
+                "closed although reading: {:?} (log: {:?})",
+                String::from_utf8_lossy(&f.payload),
+                server.logs()
+            );
+            texts.push(f.text().to_string());
+        }
+        assert_consecutive(&danmaku_ids(&texts), "burst");
+    }
+    poster.assert_alive();
+    reader.assert_alive();
+}
