@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of danmaku-wall, installing what the tests need where it is missing:
 #   bash tests/run_all.sh
-# Stages: lint (clippy), unit + integration tests (cargo test), Autobahn conformance.
+# Stages: lint (clippy), unit + integration tests (cargo test), Autobahn conformance,
+# browser end-to-end tests (headless Chromium).
 # Each stage prints its time; the script stops at the first failure.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,5 +25,8 @@ echo "cargo test: ${totals% *} passed, ${totals#* } failed"
 
 stage "Autobahn|Testsuite cases 1-10 against /echo"
 bash tests/autobahn/conformance.sh
+
+stage "browser end-to-end tests (headless Chromium)"
+bash tests/browser/run.sh
 
 stage "all tests passed in $(( $(date +%s) - start )) s"
