@@ -1,6 +1,7 @@
 //! Command-line flags → [`Config`]. Hand-written: the flags are few and the rules (what zero
 //! means, what is out of range) are clearer spelled out than hidden in a crate.
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use crate::wire::http::HeadLimits;
 /// Everything the server's behaviour depends on. Every limit lives here and is passed down.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub bind: String,
+    pub bind: SocketAddr,
     /// Serve the pages from this folder instead of the copy built into the binary.
     pub www: Option<PathBuf>,
     /// `None`: heartbeats off (`--ping-interval 0`).
@@ -36,7 +37,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            bind: "127.0.0.1:3000".to_string(),
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 3000)),
             www: None,
             ping_interval: Some(Duration::from_secs(25)),
             ping_timeout: Duration::from_secs(20),
@@ -66,7 +67,7 @@ USAGE:
 Open http://HOST:PORT/wall on the projector and /post on phones.
 
 FLAGS:
-    -b, --bind HOST:PORT          address to listen on; port 0 picks a free one [default: 127.0.0.1:3000]
+    -b, --bind HOST:PORT          IP:PORT or localhost:PORT to listen on; port 0 picks a free one [default: 127.0.0.1:3000]
         --www DIR                 serve the pages from DIR instead of the built-in copy
         --ping-interval SECS      ping every WebSocket this often; 0 turns heartbeats off [default: 25]
         --ping-timeout SECS       drop a connection silent this long after a ping [default: 20]
@@ -118,10 +119,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "-h" | "--help" => return Ok(Command::Help),
             "--echo" => config.echo = true,
             "-b" | "--bind" => {
-                if !v.contains(':') {
-                    return Err(format!("--bind wants HOST:PORT, got '{v}'"));
-                }
-                config.bind = value;
+                config.bind = bind_address(v).ok_or_else(|| format!("--bind wants IP:PORT or localhost:PORT, got '{v}'"))?;
             }
             "--www" => config.www = Some(PathBuf::from(v)),
             "--ping-interval" => {
@@ -159,6 +157,22 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
     Ok(Command::Run(Box::new(config)))
 }
 
+/// `--bind HOST:PORT`: an IP address (`0.0.0.0:3000`, `[::]:3000`) or `localhost`. Names are
+/// not looked up: a listening address is the machine's own, and leaving the resolver out keeps
+/// the statically linked binary small and free of run-time library loading.
+pub fn bind_address(bind: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = bind.parse() {
+        return Some(addr);
+    }
+    let (host, port) = bind.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    match host {
+        "localhost" => Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+        "" | "*" => Some(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))),
+        _ => None,
+    }
+}
+
 /// A whole number at least `min`.
 fn count(flag: &str, v: &str, min: usize) -> Result<usize, String> {
     let n: usize = v.parse().map_err(|_| format!("{flag} wants a whole number, got '{v}'"))?;
@@ -194,7 +208,7 @@ mod tests {
     #[test]
     fn defaults_are_the_contracts() {
         let c = parse(&[]).unwrap();
-        assert_eq!(c.bind, "127.0.0.1:3000");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(c.ping_interval, Some(Duration::from_secs(25)));
         assert_eq!(c.ping_timeout, Duration::from_secs(20));
         assert_eq!(c.request_timeout, Duration::from_secs(10));
@@ -207,7 +221,9 @@ mod tests {
     #[test]
     fn flags_and_values() {
         let c = parse(&["--bind", "0.0.0.0:0", "--ping-interval=0", "--ping-timeout", "0.5", "--max-message", "16777216", "--rate", "0", "--allow-origin", "*", "--allow-origin=https://a.example", "--echo", "--log", "DEBUG", "-b", "[::1]:80"]).unwrap();
-        assert_eq!(c.bind, "[::1]:80");
+        assert_eq!(c.bind.to_string(), "[::1]:80");
+        assert_eq!(parse(&["--bind", "localhost:0"]).unwrap().bind.to_string(), "127.0.0.1:0");
+        assert_eq!(parse(&["--bind", "0.0.0.0:3000"]).unwrap().bind.to_string(), "0.0.0.0:3000");
         assert_eq!(c.ping_interval, None);
         assert_eq!(c.ping_timeout, Duration::from_millis(500));
         assert_eq!(c.max_message, 16_777_216);
@@ -233,6 +249,8 @@ mod tests {
             &["--keepalive-timeout", "nan"],
             &["--ping-interval", "inf"],
             &["--bind", "3000"],
+            &["--bind", "example.com:80"],
+            &["--bind", "127.0.0.1:99999"],
             &["--log", "loud"],
             &["--max-message"],
             &["--echo=yes"],

@@ -8,7 +8,7 @@
 //! [`Server::flush`] writes each connection's queue with one vectored write per loop turn.
 
 use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -68,11 +68,7 @@ pub struct Server {
 impl Server {
     /// Binds the listening socket and loads the pages and blocklist.
     pub fn bind(config: Config) -> io::Result<Server> {
-        let addr = config
-            .bind
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("cannot resolve {}", config.bind)))?;
+        let addr = config.bind;
         let pages = match &config.www {
             Some(dir) => Pages::from_dir(dir).map_err(|e| io::Error::new(e.kind(), format!("--www {}: {e}", dir.display())))?,
             None => Pages::embedded(),
