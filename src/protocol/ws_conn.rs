@@ -205,6 +205,7 @@ impl WsConn {
     fn read_header(&mut self, input: &[u8], events: &mut Vec<WsEvent>) -> usize {
         let have = usize::from(self.header_len);
         let take = (MAX_HEADER_LEN - have).min(input.len());
+        // `have` < 14 (a complete header is never kept) and `take` ≤ 14 − `have`, ≤ input.
         self.header[have..have + take].copy_from_slice(&input[..take]);
         match FrameHeader::decode(&self.header[..have + take]) {
             Ok(None) => {
@@ -221,6 +222,7 @@ impl WsConn {
                         self.end_frame(events);
                     }
                 }
+                // `have` bytes did not make a header, so the header is longer: no underflow.
                 len - have
             }
             Err(e) => {

@@ -107,6 +107,7 @@ impl OutQueue {
 
     /// Drops `n` written bytes from the front.
     fn advance(&mut self, mut n: usize) {
+        // `Write` returns at most the bytes it was given, all of them queued: no underflow.
         self.pending -= n;
         while n > 0 {
             let Some(front) = self.chunks.front() else { break };

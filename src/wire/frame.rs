@@ -138,6 +138,7 @@ impl FrameHeader {
         };
         let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
         let Some(rest) = buf.get(2..header_len) else { return Ok(None) };
+        // `rest` holds exactly `len_bytes` then 0 or 4 bytes, so the indexing below is in bounds.
         let (len_field, mask_field) = rest.split_at(len_bytes);
         let payload_len = match len7 {
             126 => u64::from(u16::from_be_bytes([len_field[0], len_field[1]])),

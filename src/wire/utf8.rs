@@ -41,6 +41,7 @@ impl Utf8Validator {
             let have = usize::from(self.partial_len);
             let need = char_width(self.partial[0]) - have;
             let take = need.min(input.len());
+            // have ≤ 3 and have + take ≤ the character's width ≤ 4 = partial.len().
             self.partial[have..have + take].copy_from_slice(&input[..take]);
             let len = have + take;
             match std::str::from_utf8(&self.partial[..len]) {
