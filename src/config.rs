@@ -30,6 +30,9 @@ pub struct Config {
     pub echo: bool,
     pub log_level: log::LevelFilter,
     pub head_limits: HeadLimits,
+    /// Hold queued output this long before flushing, so that several broadcasts share one
+    /// write; zero flushes at the end of every loop turn.
+    pub flush_delay: Duration,
     /// Longest time a shutdown waits for close replies.
     pub shutdown_grace: Duration,
 }
@@ -54,6 +57,7 @@ impl Default for Config {
             log_level: log::LevelFilter::Info,
             head_limits: HeadLimits::default(),
             shutdown_grace: Duration::from_secs(2),
+            flush_delay: Duration::ZERO,
         }
     }
 }
@@ -80,6 +84,8 @@ FLAGS:
         --rate N                  danmaku per second per connection, 0 = unlimited [default: 5]
         --blocklist FILE          words or phrases, one per line, case-insensitive, whose posts are rejected
         --allow-origin ORIGIN     cross-site origin allowed to upgrade (repeatable, or *)
+        --flush-delay MS          hold output up to MS milliseconds so broadcasts share writes; 0 = flush
+                                  every loop turn [default: 0]
         --echo                    also serve /echo (echoes every message; for conformance suites)
         --log LEVEL               error|warn|info|debug|trace [default: info]
     -h, --help                    print this help and exit
@@ -130,6 +136,13 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--request-timeout" => config.request_timeout = seconds(&flag, v, false)?,
             "--keepalive-timeout" => config.keepalive_timeout = seconds(&flag, v, false)?,
             "--close-timeout" => config.close_timeout = seconds(&flag, v, false)?,
+            "--flush-delay" => {
+                let ms = seconds(&flag, v, true)?;
+                if ms > Duration::from_secs(1000) {
+                    return Err(format!("{flag} wants at most 1000 ms, got '{v}'"));
+                }
+                config.flush_delay = ms / 1000;
+            }
             "--max-message" => config.max_message = count(&flag, v, 1)?,
             "--max-backlog" => config.max_backlog = count(&flag, v, 1)?,
             "--max-connections" => config.max_connections = count(&flag, v, 1)?,
@@ -228,6 +241,7 @@ mod tests {
         assert_eq!(c.ping_timeout, Duration::from_millis(500));
         assert_eq!(c.max_message, 16_777_216);
         assert_eq!(c.rate, 0);
+        assert_eq!(parse(&["--flush-delay", "2.5"]).unwrap().flush_delay, Duration::from_micros(2500));
         assert_eq!(c.allow_origins, vec!["*", "https://a.example"]);
         assert!(c.echo);
         assert_eq!(c.log_level, log::LevelFilter::Debug);
@@ -254,6 +268,8 @@ mod tests {
             &["--log", "loud"],
             &["--max-message"],
             &["--echo=yes"],
+            &["--flush-delay", "-1"],
+            &["--flush-delay", "5000"],
         ] {
             let err = parse(args).unwrap_err();
             assert!(!err.is_empty() && err != "help", "{args:?}");

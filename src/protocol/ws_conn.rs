@@ -250,9 +250,9 @@ impl WsConn {
                 }
                 self.message = Some(Box::new(Assembly {
                     opcode: header.opcode,
-                    // Reserve for what is announced, but not more than a modest amount: a
-                    // header alone must not make us allocate megabytes.
-                    data: Vec::with_capacity((header.payload_len as usize).min(64 * 1024)),
+                    // Reserve for what is announced, but at most a page: a header alone
+                    // must not make us allocate; a longer message grows as it arrives.
+                    data: Vec::with_capacity((header.payload_len as usize).min(4096)),
                     utf8: Utf8Validator::new(),
                 }));
             }

@@ -63,6 +63,8 @@ pub struct Server {
     /// Out of file descriptors: accepting waits for a connection to close (or the retry).
     accept_retry: Option<Instant>,
     shutdown_deadline: Option<Instant>,
+    /// With `--flush-delay`: when the output queued since the last flush goes out.
+    flush_at: Option<Instant>,
 }
 
 impl Server {
@@ -100,6 +102,7 @@ impl Server {
             resume: Vec::new(),
             accept_retry: None,
             shutdown_deadline: None,
+            flush_at: None,
         })
     }
 
@@ -117,7 +120,7 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             let now = Instant::now();
-            let wake = [self.timers.next(), self.accept_retry, self.shutdown_deadline].into_iter().flatten().min();
+            let wake = [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.flush_at].into_iter().flatten().min();
             // Round up so that we never wake a hair before a deadline and spin.
             let timeout = wake.map(|at| at.saturating_duration_since(now) + Duration::from_micros(500));
             if let Err(e) = self.poll.poll(&mut events, timeout)
@@ -147,7 +150,7 @@ impl Server {
                 self.accept(now);
             }
             self.fire_timers(now);
-            self.flush_dirty(now);
+            self.flush_if_due(now);
             self.conns.end_turn();
             if let Some(deadline) = self.shutdown_deadline
                 && (self.conns.is_empty() || now >= deadline) {
@@ -396,6 +399,23 @@ impl Server {
             && conn.out.pending() > self.config.max_backlog {
                 conn.read_paused = true;
             }
+    }
+
+    /// Flushes at the end of the loop turn, or, with `--flush-delay`, once the oldest queued
+    /// output has waited that long: a burst of posts then costs one write per wall.
+    fn flush_if_due(&mut self, now: Instant) {
+        let delay = self.config.flush_delay;
+        if !delay.is_zero() && self.shutdown_deadline.is_none() {
+            if self.dirty.is_empty() && self.resume.is_empty() {
+                return;
+            }
+            let due = *self.flush_at.get_or_insert(now + delay);
+            if now < due {
+                return;
+            }
+        }
+        self.flush_at = None;
+        self.flush_dirty(now);
     }
 
     /// Writes every connection queued this turn; resumes paused readers that drained.

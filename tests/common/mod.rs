@@ -34,9 +34,29 @@ impl Server {
     /// Starts the binary with `--bind 127.0.0.1:0` and `flags`, and waits (at most 10 s) for
     /// its `listening on http://…` line.
     pub fn start(flags: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_danmaku-wall"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_danmaku-wall"));
+        command.args(["--bind", "127.0.0.1:0"]).args(flags);
+        Server::spawn(command, &format!("flags {flags:?}"))
+    }
+
+    /// Starts the binary with `--bind 127.0.0.1:0` and `flags` under `ulimit -n nofile` (soft
+    /// and hard: the server cannot raise it), through `bash -c … exec`, so the pid is the
+    /// server's own.
+    pub fn start_with_fd_limit(nofile: u32, flags: &[&str]) -> Server {
+        let mut command = Command::new("bash");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_danmaku-wall"))
             .args(["--bind", "127.0.0.1:0"])
-            .args(flags)
+            .args(flags);
+        Server::spawn(command, &format!("ulimit -n {nofile}, flags {flags:?}"))
+    }
+
+    /// Spawns `command` (the server, with its output piped here) and waits (at most 10 s)
+    /// for its `listening on http://…` line. `what` describes it in a failure message.
+    fn spawn(mut command: Command, what: &str) -> Server {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -74,7 +94,7 @@ impl Server {
                 let status = child.wait();
                 thread::sleep(Duration::from_millis(50));
                 panic!(
-                    "server did not report its address ({e}); flags {flags:?}; exit {status:?}; log:\n{}",
+                    "server did not report its address ({e}); {what}; exit {status:?}; log:\n{}",
                     logs.lock().unwrap().join("\n")
                 );
             }
@@ -138,6 +158,26 @@ impl Server {
             }
             thread::sleep(Duration::from_millis(5));
         }
+    }
+}
+
+impl Server {
+    /// The process has not exited (a crash would have ended it).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Log lines at level ERROR or WARN, and anything written to stderr (a panic message).
+    pub fn error_or_warn_lines(&self) -> Vec<String> {
+        self.logs()
+            .into_iter()
+            .filter(|l| {
+                l.contains("ERROR")
+                    || l.contains("WARN")
+                    || l.starts_with("stderr:")
+                    || l.contains("panicked")
+            })
+            .collect()
     }
 }
 
@@ -482,6 +522,16 @@ impl Ws {
         Ws::handshake(stream, &req, &key, false)
     }
 
+    /// The opening handshake on `path` over a connection the caller made (e.g. with
+    /// [`connect_with_rcvbuf`]).
+    pub fn connect_on(stream: TcpStream, path: &str) -> Result<Ws, String> {
+        let addr = stream.peer_addr().map_err(|e| e.to_string())?;
+        let key = new_key();
+        let mut req = Vec::new();
+        write_client_request(&mut req, &addr.to_string(), path, &key);
+        Ws::handshake(stream, &req, &key, false)
+    }
+
     /// Handshake with the request written one byte per write.
     pub fn connect_dribbled(addr: SocketAddr, path: &str) -> Result<Ws, String> {
         let stream = connect(addr);
@@ -705,6 +755,12 @@ impl Ws {
     pub fn shutdown_write(&self) {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
+
+    /// The socket and the bytes already read past the handshake (frames that followed the
+    /// 101 in the same segment), for tests that read frames themselves.
+    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        (self.stream, self.buf)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -743,4 +799,239 @@ impl Drop for TempDir {
 /// Milliseconds since the Unix epoch, now.
 pub fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile clients and process inspection (tests/hostile.rs, floods.rs, soak.rs)
+// ---------------------------------------------------------------------------------------------
+
+/// A seeded xorshift64 generator: hostile input that is the same on every run, so a failure
+/// names its seed and can be replayed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        // splitmix64 of the seed, so that nearby seeds give unrelated streams (never zero).
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// True with probability `percent`/100.
+    pub fn percent(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        self.next_u64() as u8
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Open file descriptors of process `pid` (entries of `/proc/PID/fd`).
+pub fn fd_count(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}"))
+        .count()
+}
+
+/// Resident set size of process `pid` in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: i32) -> u64 {
+    proc_status_kib(pid, "VmRSS")
+}
+
+/// A `kB` field of `/proc/PID/status` (`VmRSS`, `VmData`, `VmHWM`, …) of process `pid`.
+pub fn proc_status_kib(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// CPU time (user + system) process `pid` has used, in seconds (`/proc/PID/stat`).
+pub fn cpu_seconds(pid: i32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
+    // The command name is in parentheses and may hold spaces: count fields after the last ')'.
+    let rest = &stat[stat.rfind(')').expect("stat has (comm)") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 (utime) and 15 (stime) of proc(5), counting from 1 with pid and comm first.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+    ticks as f64 / hz as f64
+}
+
+/// Closes `stream` with a TCP reset instead of a FIN (SO_LINGER on, zero seconds).
+pub fn abort_with_rst(stream: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket we own, with a pointer to a properly sized linger.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", io::Error::last_os_error());
+    drop(stream);
+}
+
+/// A TCP connection (test timeouts set) whose receive buffer is `rcvbuf` bytes, set before
+/// connecting so that the window it advertises stays small: a client that does not read fills
+/// up after a few KiB instead of the megabytes Linux would otherwise buffer for it.
+pub fn connect_with_rcvbuf(addr: SocketAddr, rcvbuf: usize) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(v4) = addr else {
+        panic!("IPv4 only: {addr}")
+    };
+    // SAFETY: plain socket calls on a descriptor we create and then hand to TcpStream, which
+    // owns (and closes) it from then on; the structs passed are properly sized.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
+        let stream = TcpStream::from_raw_fd(fd);
+        let size = rcvbuf as libc::c_int;
+        let rc = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "SO_RCVBUF: {}", io::Error::last_os_error());
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_port = v4.port().to_be();
+        sin.sin_addr = libc::in_addr {
+            s_addr: u32::from(*v4.ip()).to_be(),
+        };
+        let rc = libc::connect(
+            fd,
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "connect: {}", io::Error::last_os_error());
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream
+    }
+}
+
+/// A client request upgrading to WebSocket on `path`, with a fresh key.
+pub fn upgrade_request(addr: SocketAddr, path: &str) -> Vec<u8> {
+    let mut req = Vec::new();
+    write_client_request(&mut req, &addr.to_string(), path, &new_key());
+    req
+}
+
+/// Server frames parsed from a byte stream as it arrives, without copying per frame (for
+/// tests that receive tens of thousands of frames).
+#[derive(Debug, Default)]
+pub struct FrameParser {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl FrameParser {
+    pub fn new(already: Vec<u8>) -> FrameParser {
+        FrameParser {
+            buf: already,
+            pos: 0,
+        }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.pos > 0 && self.pos * 2 >= self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next whole frame, `Ok(None)` if it has not all arrived, `Err` if the bytes are not
+    /// a valid unmasked server frame.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, String> {
+        let rest = &self.buf[self.pos..];
+        let (header, header_len) = match FrameHeader::decode(rest) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                return Err(format!(
+                    "invalid frame header from the server ({e}): {:02x?}",
+                    &rest[..rest.len().min(16)]
+                ));
+            }
+        };
+        if header.mask.is_some() {
+            return Err("the server sent a masked frame".to_string());
+        }
+        let Some(end) = usize::try_from(header.payload_len)
+            .ok()
+            .and_then(|n| n.checked_add(header_len))
+        else {
+            return Err(format!("absurd frame length {}", header.payload_len));
+        };
+        if rest.len() < end {
+            return Ok(None);
+        }
+        let frame = Frame {
+            fin: header.fin,
+            opcode: header.opcode.bits(),
+            payload: rest[header_len..end].to_vec(),
+        };
+        self.pos += end;
+        Ok(Some(frame))
+    }
+
+    /// Bytes of a frame that has not fully arrived.
+    pub fn partial(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+}
+
+/// The `id` of a danmaku broadcast, read without a JSON parser (hot path of the floods).
+pub fn danmaku_id(text: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"id\":";
+    let at = text.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&text[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
 }
