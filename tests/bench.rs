@@ -1,0 +1,202 @@
+//! Functional tests of `danmaku-wall-bench` against the real server (spawned by the bench's
+//! own `--spawn`). Small numbers: these check the tool counts and verifies correctly, not
+//! how fast anything is.
+
+use std::process::{Command, Output};
+
+const BENCH: &str = env!("CARGO_BIN_EXE_danmaku-wall-bench");
+const SERVER: &str = env!("CARGO_BIN_EXE_danmaku-wall");
+
+fn bench(args: &[&str]) -> Output {
+    let output = Command::new(BENCH).args(args).output().expect("run the bench");
+    eprintln!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs a mode against a spawned server and returns its JSON line (the last line).
+fn bench_json(mode_args: &[&str]) -> String {
+    let mut args = mode_args.to_vec();
+    args.extend(["--spawn", SERVER, "--json"]);
+    let output = bench(&args);
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let last = stdout.lines().last().expect("some output").to_string();
+    assert!(last.starts_with('{') && last.ends_with('}'), "last line is not JSON: {last}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with('{')).count(), 1, "exactly one JSON line");
+    assert_eq!(output.status.code(), Some(0), "every check should pass");
+    last
+}
+
+/// The raw text of `"key":VALUE` (the first occurrence; nested keys are unique here).
+fn raw<'a>(json: &'a str, key: &str) -> &'a str {
+    let needle = format!("\"{key}\":");
+    let at = json.find(&needle).unwrap_or_else(|| panic!("no {key} in {json}")) + needle.len();
+    let rest = &json[at..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn num(json: &str, key: &str) -> f64 {
+    let v = raw(json, key);
+    v.parse().unwrap_or_else(|_| panic!("{key} is {v}, not a number"))
+}
+
+fn fanout_checks(json: &str, conns: f64) {
+    assert_eq!(raw(json, "mode"), "\"fanout\"");
+    let deliveries = num(json, "deliveries");
+    assert!(deliveries > 0.0);
+    assert_eq!(deliveries, num(json, "expected"));
+    // Every post goes to every connection, publishers included.
+    assert_eq!(deliveries, num(json, "posts") * conns);
+    assert_eq!(num(json, "lost"), 0.0);
+    assert_eq!(num(json, "connect_failures"), 0.0);
+    assert_eq!(num(json, "errors"), 0.0);
+    assert_eq!(num(json, "disconnects"), 0.0);
+    let (p50, p99, max) = (num(json, "p50"), num(json, "p99"), num(json, "max"));
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{p50} {p99} {max}");
+    assert!(num(json, "server_cpu_s") >= 0.0);
+    assert!(num(json, "server_rss_kib_before") > 0.0 && num(json, "server_rss_kib_after") > 0.0);
+    assert!(num(json, "bench_cpu_pct") >= 0.0);
+    assert!(matches!(raw(json, "bench_saturated"), "true" | "false"));
+}
+
+#[test]
+fn fanout_at_a_fixed_rate_delivers_everything() {
+    let json = bench_json(&[
+        "fanout",
+        "--subscribers",
+        "20",
+        "--publishers",
+        "2",
+        "--rate",
+        "50",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+    ]);
+    fanout_checks(&json, 22.0);
+    assert_eq!(raw(&json, "rate"), "50");
+    // 50 posts/s for 1 s, give or take the edges of the window.
+    let posts = num(&json, "posts");
+    assert!((40.0..=60.0).contains(&posts), "{posts} posts");
+}
+
+#[test]
+fn fanout_at_max_rate_keeps_its_window() {
+    let json = bench_json(&[
+        "fanout",
+        "--subscribers",
+        "20",
+        "--publishers",
+        "2",
+        "--rate",
+        "max",
+        "--window",
+        "4",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+    ]);
+    fanout_checks(&json, 22.0);
+    assert_eq!(raw(&json, "rate"), "\"max\"");
+    assert_eq!(num(&json, "window"), 4.0);
+    assert!(num(&json, "posts") > 50.0, "max rate should beat a trickle");
+}
+
+#[test]
+fn idle_connections_all_get_the_broadcast() {
+    let json = bench_json(&["idle", "--conns", "200", "--hold", "0.5", "--broadcast"]);
+    assert_eq!(raw(&json, "mode"), "\"idle\"");
+    assert_eq!(num(&json, "connected"), 200.0);
+    assert_eq!(num(&json, "held"), 200.0);
+    assert_eq!(num(&json, "deliveries"), 200.0);
+    assert_eq!(num(&json, "expected"), 200.0);
+    assert_eq!(num(&json, "lost"), 0.0);
+    assert_eq!(num(&json, "connect_failures"), 0.0);
+    let before = num(&json, "server_rss_kib_before");
+    let after = num(&json, "server_rss_kib_after");
+    assert!(before > 0.0 && after > 0.0);
+    assert!(raw(&json, "rss_per_conn_kib") != "null");
+    assert!(num(&json, "max") > 0.0);
+}
+
+#[test]
+fn rejected_posts_are_counted_as_error_frames() {
+    // The server's own rate limit (1 post/s, bucket of 2) rejects most posts: the bench must
+    // count the error frames, report the loss and exit 3 rather than hang.
+    let output = bench(&[
+        "fanout",
+        "--subscribers",
+        "3",
+        "--rate",
+        "max",
+        "--window",
+        "2",
+        "--duration",
+        "0.5",
+        "--warmup",
+        "0",
+        "--drain",
+        "0.2",
+        "--spawn",
+        SERVER,
+        "--server-arg",
+        "--rate",
+        "--server-arg",
+        "1",
+        "--json",
+    ]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let json = stdout.lines().last().unwrap();
+    assert!(num(json, "errors") > 0.0, "{json}");
+    assert_eq!(output.status.code(), Some(3));
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_reason() {
+    for args in [
+        &["fanout", "--subscribers", "many"][..],
+        &["fanout", "--rate", "0"],
+        &["idle", "--window", "3"],
+        &["idle", "--hold", "-1"],
+        &["stampede"],
+        &[],
+        &["fanout", "--frobnicate"],
+    ] {
+        let output = Command::new(BENCH).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with("danmaku-wall-bench: ") && stderr.len() > 25, "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn help_lists_the_modes_and_flags() {
+    let output = Command::new(BENCH).arg("--help").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8(output.stdout).unwrap();
+    for word in ["fanout", "idle", "--subscribers", "--rate R|max", "--window", "--conns", "--spawn", "--pid", "--json"]
+    {
+        assert!(help.contains(word), "help lacks {word}");
+    }
+}
+
+#[test]
+fn unreachable_server_is_a_run_failure() {
+    // A port nobody listens on (bound, never listening): connection refused.
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    drop(socket);
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let output = Command::new(BENCH)
+        .args(["fanout", "--subscribers", "2", "--duration", "0.2", "--url", &url])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+}
