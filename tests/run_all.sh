@@ -2,7 +2,7 @@
 # Every test of danmaku-wall, installing what the tests need where it is missing:
 #   bash tests/run_all.sh
 # Stages: lint (clippy), unit + integration tests (cargo test), Autobahn conformance,
-# browser end-to-end tests (headless Chromium).
+# browser end-to-end tests (headless Chromium), fuzz smoke runs (20 s per target).
 # Each stage prints its time; the script stops at the first failure.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,5 +28,8 @@ bash tests/autobahn/conformance.sh
 
 stage "browser end-to-end tests (headless Chromium)"
 bash tests/browser/run.sh
+
+stage "fuzz smoke: every cargo-fuzz target for 20 s"
+bash fuzz/run.sh 20
 
 stage "all tests passed in $(( $(date +%s) - start )) s"
