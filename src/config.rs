@@ -33,6 +33,8 @@ pub struct Config {
     /// Hold queued output this long before flushing, so that several broadcasts share one
     /// write; zero flushes at the end of every loop turn.
     pub flush_delay: Duration,
+    /// Connections the kernel may queue before we accept them.
+    pub listen_backlog: i32,
     /// Longest time a shutdown waits for close replies.
     pub shutdown_grace: Duration,
 }
@@ -58,6 +60,7 @@ impl Default for Config {
             head_limits: HeadLimits::default(),
             shutdown_grace: Duration::from_secs(2),
             flush_delay: Duration::ZERO,
+            listen_backlog: 4096,
         }
     }
 }

@@ -86,6 +86,7 @@ impl Server {
         log::debug!("{} pages, {} blocked phrases", pages.len(), blocklist.len());
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
+        system::set_listen_backlog(&listener, config.listen_backlog)?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let local_addr = listener.local_addr()?;
         Ok(Server {

@@ -41,6 +41,18 @@ pub fn shutdown_requested() -> bool {
     SHUTDOWN.load(Ordering::SeqCst)
 }
 
+/// Sets the listening socket's queue of not-yet-accepted connections (mio uses std's 128;
+/// a burst of thousands of walls reconnecting at once would overflow it). The kernel caps it
+/// at `net.core.somaxconn`.
+pub fn set_listen_backlog(listener: &impl std::os::fd::AsRawFd, backlog: i32) -> std::io::Result<()> {
+    // SAFETY: listen(2) on a descriptor we own; calling it again on a listening socket only
+    // changes the queue length.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit, so the server can hold as many
 /// connections as the process may open. Returns (soft, hard) after the change.
 pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
