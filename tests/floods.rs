@@ -65,11 +65,7 @@ fn keep_alive(addr: SocketAddr) -> HttpClient {
 
 fn assert_clean_log(server: &mut Server, what: &str) {
     assert!(server.is_running(), "{what}: the server exited");
-    let bad: Vec<String> = server
-        .error_or_warn_lines()
-        .into_iter()
-        .filter(|l| l.contains("ERROR") || l.starts_with("stderr:") || l.contains("panicked"))
-        .collect();
+    let bad = server.log_problems();
     assert!(
         bad.is_empty(),
         "{what}: errors in the log:\n{}",
@@ -712,13 +708,7 @@ fn read_all_ids(
         match stream.read(&mut buf) {
             Ok(0) => return Err(format!("{who}: EOF after id {}", next - 1)),
             Ok(n) => parser.push(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if common::is_read_timeout(&e) => {}
             Err(e) => return Err(format!("{who}: read: {e} after id {}", next - 1)),
         }
     }

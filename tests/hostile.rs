@@ -71,11 +71,7 @@ fn assert_alive_and_clean(server: &mut Server, what: &str) {
         "{what}: the server exited; log tail:\n{}",
         log_tail(server)
     );
-    let bad: Vec<String> = server
-        .error_or_warn_lines()
-        .into_iter()
-        .filter(|l| l.contains("ERROR") || l.starts_with("stderr:") || l.contains("panicked"))
-        .collect();
+    let bad = server.log_problems();
     assert!(
         bad.is_empty(),
         "{what}: errors in the server log:\n{}",
@@ -1272,13 +1268,7 @@ fn run_ws_case(addr: SocketAddr, case: &WsCase, rng: &mut Rng) -> Result<(End, u
                     ));
                 }
                 Ok(n) => parser.push(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if common::is_read_timeout(&e) => {}
                 Err(e) => return Err(format!("read: {e} after [{}]", describe(&got))),
             }
         }

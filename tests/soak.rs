@@ -329,13 +329,7 @@ fn stay(
                 break;
             }
             Ok(n) => parser.push(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if common::is_read_timeout(&e) => {}
             Err(e) => panic!("{who}: {e}"),
         }
     }
@@ -391,13 +385,7 @@ fn post(
                 .unwrap();
             match reader.read(&mut buf) {
                 Ok(n) if n > 0 => parser.push(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if common::is_read_timeout(&e) => {}
                 other => {
                     reader_stats.problem(format!(
                         "{who}: stopped reading its own posts at {last:?}: {other:?}"

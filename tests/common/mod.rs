@@ -179,6 +179,22 @@ impl Server {
             })
             .collect()
     }
+
+    /// Log lines that mean something went wrong: an ERROR, anything on stderr, a panic.
+    pub fn log_problems(&self) -> Vec<String> {
+        self.error_or_warn_lines()
+            .into_iter()
+            .filter(|l| l.contains("ERROR") || l.starts_with("stderr:") || l.contains("panicked"))
+            .collect()
+    }
+}
+
+/// A read that ran into its timeout (or a signal) rather than failing.
+pub fn is_read_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
+    )
 }
 
 impl Drop for Server {
