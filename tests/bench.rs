@@ -80,9 +80,10 @@ fn fanout_at_a_fixed_rate_delivers_everything() {
     ]);
     fanout_checks(&json, 22.0);
     assert_eq!(raw(&json, "rate"), "50");
-    // 50 posts/s for 1 s, give or take the edges of the window.
+    // 50 posts/s for 1 s, give or take the edges of the window (and a loaded machine: a
+    // publisher far behind skips ahead rather than bursting).
     let posts = num(&json, "posts");
-    assert!((40.0..=60.0).contains(&posts), "{posts} posts");
+    assert!((20.0..=60.0).contains(&posts), "{posts} posts");
 }
 
 #[test]

@@ -57,7 +57,15 @@ OTHER:
     -h, --help                     print this and exit
 
 Fractional seconds are fine (--hold 0.5). The bench raises its open-file limit to the hard
-limit; every connection needs one descriptor (and one local port).
+limit; every connection needs one descriptor. To a loopback server, connections come from
+source addresses 127.0.0.2-254 in turn, so local ports are not the limit.
+
+OUTPUT:
+    Aligned text; with --json also one JSON line at the end. CPU figures cover the measured
+    window (fanout) or the connecting phase (idle): the server's from /proc/PID/stat, the
+    bench's own from getrusage, and other processes' from /proc/stat. A warning says when
+    the bench's core is saturated (>= 90%: figures are a lower bound), when the server's is,
+    and when other processes used >= 10% of a core (figures are noisy).
 
 EXIT STATUS:
     0 the run completed and every check passed; 1 the run could not be done (server not
