@@ -1,11 +1,11 @@
 //! The event loop: poll, accept, read, dispatch, flush, timers. One thread, one `Poll`.
 //!
 //! One danmaku's path through this file, top to bottom:
-//! [`Server::read`] takes the socket's bytes into the shared scratch buffer →
-//! [`Server::on_websocket_bytes`] feeds them to the connection's [`WsConn`] →
-//! [`Server::on_message`] hands the complete text to the [`Wall`] and frames its answer once →
-//! [`fan_out`] queues a reference on every member →
-//! [`Server::flush`] writes each connection's queue with one vectored write per loop turn.
+//! `Server::read` takes the socket's bytes into the shared scratch buffer →
+//! `Server::on_websocket_bytes` feeds them to the connection's [`WsConn`] →
+//! `Server::on_message` hands the complete text to the [`Wall`] and frames its answer once →
+//! `fan_out` queues a reference on every member →
+//! `Server::flush` writes each connection's queue with one vectored write per loop turn.
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
