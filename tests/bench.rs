@@ -107,6 +107,10 @@ fn fanout_at_max_rate_keeps_its_window() {
     assert_eq!(raw(&json, "rate"), "\"max\"");
     assert_eq!(num(&json, "window"), 4.0);
     assert!(num(&json, "posts") > 50.0, "max rate should beat a trickle");
+    // The server's write calls come from /proc/PID/io; every one of ours carries at least
+    // one whole delivery (a frame is never split into header and payload writes).
+    assert!(num(&json, "server_writes") > 0.0);
+    assert!(num(&json, "deliveries_per_write") >= 1.0, "{json}");
 }
 
 #[test]

@@ -65,7 +65,10 @@ OUTPUT:
     window (fanout) or the connecting phase (idle): the server's from /proc/PID/stat, the
     bench's own from getrusage, and other processes' from /proc/stat. A warning says when
     the bench's core is saturated (>= 90%: figures are a lower bound), when the server's is,
-    and when other processes used >= 10% of a core (figures are noisy).
+    and when other processes used >= 10% of a core (figures are noisy). fanout also counts
+    the server's write system calls in the window (syscw of /proc/PID/io: write and writev,
+    not send or sendmsg) and divides the deliveries by them: how many messages one write
+    carried, i.e. how well the server batches.
 
 EXIT STATUS:
     0 the run completed and every check passed; 1 the run could not be done (server not

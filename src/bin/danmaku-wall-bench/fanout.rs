@@ -290,6 +290,8 @@ pub fn run(
     let extra = rec.deliveries.saturating_sub(pubs.expected);
     let deliveries_per_s = rec.deliveries as f64 / window_s;
     let per_cpu = cpu.server_cpu_s.filter(|&s| s > 0.0).map(|s| rec.deliveries as f64 / s);
+    // Every write in the window against every delivery in it: how well the server batches.
+    let per_write = cpu.server_writes.filter(|&w| w > 0).map(|w| rec.deliveries as f64 / w as f64);
     let bench_pct = cpu.bench_pct();
     let saturated = bench_pct >= SATURATION_PCT;
     let frame_bytes = (rec.deliveries > 0).then(|| rec.payload_bytes as f64 / rec.deliveries as f64 + 2.0);
@@ -349,6 +351,16 @@ pub fn run(
         }),
     );
     t.line("deliveries/server CPU-s", report::opt(per_cpu, report::big));
+    t.line(
+        "server write calls",
+        match (cpu.server_writes, per_write) {
+            (Some(w), Some(d)) => format!("{} in window ({d:.2} deliveries per write)", report::int(w)),
+            // /proc counts write(2)/writev(2) only: a server that sends with send(2) or
+            // sendmsg(2) shows none.
+            (Some(_), None) => "none counted (the server writes with send/sendmsg, which /proc does not count)".to_string(),
+            (None, _) => "n/a".to_string(),
+        },
+    );
     t.line(
         "server RSS",
         format!(
@@ -410,6 +422,8 @@ pub fn run(
             .opt_num("server_cpu_s", cpu.server_cpu_s)
             .opt_num("server_cpu_pct", cpu.server_pct())
             .opt_num("deliveries_per_server_cpu_s", per_cpu)
+            .opt_int("server_writes", cpu.server_writes)
+            .opt_num("deliveries_per_write", per_write)
             .opt_int("server_rss_kib_before", rss_before)
             .opt_int("server_rss_kib_after", rss_after)
             .num("bench_cpu_pct", bench_pct)

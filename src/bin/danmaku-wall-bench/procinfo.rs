@@ -132,6 +132,11 @@ impl Server {
     pub fn rss_kib(&self) -> Option<u64> {
         proc_rss_kib(self.pid)
     }
+
+    /// Write system calls so far (`write`, `writev`, ...).
+    pub fn write_calls(&self) -> Option<u64> {
+        proc_write_calls(self.pid)
+    }
 }
 
 impl Drop for Server {
@@ -167,6 +172,17 @@ pub fn proc_rss_kib(pid: i32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line["VmRSS:".len()..].trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// `syscw` of `/proc/PID/io`: how many write system calls (`write`, `writev`, ...) the process
+/// has made. Deliveries divided by it is how many messages each write carried.
+pub fn proc_write_calls(pid: i32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    parse_syscw(&io)
+}
+
+fn parse_syscw(io: &str) -> Option<u64> {
+    io.lines().find_map(|l| l.strip_prefix("syscw:"))?.trim().parse().ok()
 }
 
 /// This process's user plus system CPU seconds (`getrusage(RUSAGE_SELF)`).
@@ -231,6 +247,7 @@ fn parse_machine_busy(cpu_line: &str) -> Option<u64> {
 pub struct CpuMark {
     pub at: Instant,
     pub server: Option<f64>,
+    pub server_writes: Option<u64>,
     pub bench: f64,
     pub machine: Option<f64>,
 }
@@ -240,6 +257,7 @@ impl CpuMark {
         CpuMark {
             at: Instant::now(),
             server: server.and_then(Server::cpu_seconds),
+            server_writes: server.and_then(Server::write_calls),
             bench: self_cpu_seconds(),
             machine: machine_busy_seconds(),
         }
@@ -251,6 +269,8 @@ impl CpuMark {
 pub struct CpuWindow {
     pub wall_s: f64,
     pub server_cpu_s: Option<f64>,
+    /// The server's write system calls.
+    pub server_writes: Option<u64>,
     pub bench_cpu_s: f64,
     /// CPU seconds used by everything else on the machine (needs the server's figure).
     pub other_cpu_s: Option<f64>,
@@ -261,6 +281,7 @@ impl CpuWindow {
         CpuWindow {
             wall_s: b.at.duration_since(a.at).as_secs_f64(),
             server_cpu_s: a.server.zip(b.server).map(|(a, b)| (b - a).max(0.0)),
+            server_writes: a.server_writes.zip(b.server_writes).map(|(a, b)| b.saturating_sub(a)),
             bench_cpu_s: (b.bench - a.bench).max(0.0),
             other_cpu_s: a
                 .machine
@@ -310,8 +331,20 @@ mod tests {
     }
 
     #[test]
+    fn proc_io_write_calls() {
+        let io = "rchar: 4096\nwchar: 512\nsyscr: 13\nsyscw: 1976977\nread_bytes: 0\n";
+        assert_eq!(parse_syscw(io), Some(1_976_977));
+        assert_eq!(parse_syscw("rchar: 1\n"), None);
+    }
+
+    #[test]
     fn own_process() {
         let pid = std::process::id() as i32;
+        let before = proc_write_calls(pid).unwrap();
+        use std::io::Write;
+        let mut null = std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+        null.write_all(b"one write(2)").unwrap();
+        assert!(proc_write_calls(pid).unwrap() > before);
         assert!(proc_cpu_seconds(pid).is_some());
         assert!(proc_rss_kib(pid).unwrap() > 0);
         assert!(self_cpu_seconds() >= 0.0);
