@@ -11,6 +11,9 @@ use std::rc::Rc;
 /// Most buffers handed to one `writev` (Linux's `IOV_MAX` is 1024).
 const MAX_IOVECS: usize = 256;
 
+/// A queue this short is written from a small array of slices.
+const FEW_IOVECS: usize = 16;
+
 /// Chunks of ring buffer an emptied queue keeps (larger ones are freed).
 const KEEP_CAPACITY: usize = 8;
 
@@ -87,14 +90,13 @@ impl OutQueue {
     /// until the queue is empty or the writer would block. A short write is normal.
     pub fn flush<W: Write>(&mut self, w: &mut W) -> io::Result<Flushed> {
         while !self.chunks.is_empty() {
-            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-            let mut count = 0;
-            for (i, chunk) in self.chunks.iter().take(MAX_IOVECS).enumerate() {
-                let bytes = if i == 0 { &chunk.bytes()[self.front_written..] } else { chunk.bytes() };
-                slices[i] = IoSlice::new(bytes);
-                count += 1;
-            }
-            match w.write_vectored(&slices[..count]) {
+            // The usual queue is a handful of frames: do not fill 256 slices (4 KiB) for it.
+            let written = if self.chunks.len() <= FEW_IOVECS {
+                self.write_vectored::<W, FEW_IOVECS>(w)
+            } else {
+                self.write_vectored::<W, MAX_IOVECS>(w)
+            };
+            match written {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.advance(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
@@ -103,6 +105,18 @@ impl OutQueue {
             }
         }
         Ok(Flushed::All)
+    }
+
+    /// One `writev` of the first `N` chunks at most (the front one from where it was left).
+    fn write_vectored<W: Write, const N: usize>(&self, w: &mut W) -> io::Result<usize> {
+        let mut slices = [IoSlice::new(&[]); N];
+        let mut count = 0;
+        for (slot, chunk) in slices.iter_mut().zip(&self.chunks) {
+            let bytes = if count == 0 { &chunk.bytes()[self.front_written..] } else { chunk.bytes() };
+            *slot = IoSlice::new(bytes);
+            count += 1;
+        }
+        w.write_vectored(&slices[..count])
     }
 
     /// Drops `n` written bytes from the front.
@@ -207,6 +221,23 @@ mod tests {
         w.calls_left = usize::MAX;
         assert_eq!(q.flush(&mut w).unwrap(), Flushed::All);
         assert_eq!(w.written, b"hello<shared>worldworld");
+    }
+
+    #[test]
+    fn up_to_max_iovecs_chunks_are_one_write() {
+        for n in [1, FEW_IOVECS - 1, FEW_IOVECS, FEW_IOVECS + 1, MAX_IOVECS, MAX_IOVECS + 1] {
+            let mut q = OutQueue::default();
+            let mut expected = Vec::new();
+            for i in 0..n {
+                let bytes = format!("<{i}>").into_bytes();
+                expected.extend_from_slice(&bytes);
+                q.push(Chunk::Owned(bytes));
+            }
+            let mut w = Trickle { written: Vec::new(), limit: usize::MAX, calls_left: usize::MAX, calls: 0 };
+            assert_eq!(q.flush(&mut w).unwrap(), Flushed::All);
+            assert_eq!(w.written, expected, "{n} chunks");
+            assert_eq!(w.calls, n.div_ceil(MAX_IOVECS), "{n} chunks");
+        }
     }
 
     #[test]
