@@ -26,7 +26,9 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
-    let mut code = String::from("/// Every file of `www/`, by its path relative to `www/`.\npub static EMBEDDED: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Every file of `www/`, by its path relative to `www/`.\npub static EMBEDDED: &[(&str, &[u8])] = &[\n",
+    );
     for (name, path) in files {
         println!("cargo:rerun-if-changed={}", path.display());
         writeln!(code, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();

@@ -128,7 +128,8 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "-h" | "--help" => return Ok(Command::Help),
             "--echo" => config.echo = true,
             "-b" | "--bind" => {
-                config.bind = bind_address(v).ok_or_else(|| format!("--bind wants IP:PORT or localhost:PORT, got '{v}'"))?;
+                config.bind =
+                    bind_address(v).ok_or_else(|| format!("--bind wants IP:PORT or localhost:PORT, got '{v}'"))?;
             }
             "--www" => config.www = Some(PathBuf::from(v)),
             "--ping-interval" => {
@@ -149,7 +150,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--max-message" => config.max_message = count(&flag, v, 1)?,
             "--max-backlog" => config.max_backlog = count(&flag, v, 1)?,
             "--max-connections" => config.max_connections = count(&flag, v, 1)?,
-            "--rate" => config.rate = u32::try_from(count(&flag, v, 0)?).map_err(|_| format!("{flag}: {v} is too large"))?,
+            "--rate" => {
+                config.rate = u32::try_from(count(&flag, v, 0)?).map_err(|_| format!("{flag}: {v} is too large"))?
+            }
             "--blocklist" => config.blocklist = Some(PathBuf::from(v)),
             "--allow-origin" => {
                 if v.is_empty() {
@@ -236,7 +239,26 @@ mod tests {
 
     #[test]
     fn flags_and_values() {
-        let c = parse(&["--bind", "0.0.0.0:0", "--ping-interval=0", "--ping-timeout", "0.5", "--max-message", "16777216", "--rate", "0", "--allow-origin", "*", "--allow-origin=https://a.example", "--echo", "--log", "DEBUG", "-b", "[::1]:80"]).unwrap();
+        let c = parse(&[
+            "--bind",
+            "0.0.0.0:0",
+            "--ping-interval=0",
+            "--ping-timeout",
+            "0.5",
+            "--max-message",
+            "16777216",
+            "--rate",
+            "0",
+            "--allow-origin",
+            "*",
+            "--allow-origin=https://a.example",
+            "--echo",
+            "--log",
+            "DEBUG",
+            "-b",
+            "[::1]:80",
+        ])
+        .unwrap();
         assert_eq!(c.bind.to_string(), "[::1]:80");
         assert_eq!(parse(&["--bind", "localhost:0"]).unwrap().bind.to_string(), "127.0.0.1:0");
         assert_eq!(parse(&["--bind", "0.0.0.0:3000"]).unwrap().bind.to_string(), "0.0.0.0:3000");

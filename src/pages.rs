@@ -72,7 +72,10 @@ impl Pages {
     pub fn from_dir(dir: &Path) -> std::io::Result<Pages> {
         let root = dir.canonicalize()?;
         if !root.is_dir() {
-            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, format!("{} is not a folder", dir.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                format!("{} is not a folder", dir.display()),
+            ));
         }
         let mut pages = Pages { files: HashMap::new(), root: Some(root), last_scan: Instant::now() };
         pages.scan();
@@ -106,9 +109,10 @@ impl Pages {
                         stack.push(entry.path());
                     }
                 } else if let Ok(rel) = entry.path().strip_prefix(&root)
-                    && let Some(name) = rel.to_str() {
-                        files.insert(name.replace(std::path::MAIN_SEPARATOR, "/"), Source::Disk(real));
-                    }
+                    && let Some(name) = rel.to_str()
+                {
+                    files.insert(name.replace(std::path::MAIN_SEPARATOR, "/"), Source::Disk(real));
+                }
             }
         }
         self.files = files;

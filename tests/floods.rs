@@ -17,9 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    BINARY, CLOSE, CONTINUATION, FrameParser, HttpClient, PING, Recv, Server, TEXT, Ws,
-    abort_with_rst, client_frame, connect, cpu_seconds, danmaku_id, fd_count, proc_status_kib,
-    rss_kib, upgrade_request,
+    BINARY, CLOSE, CONTINUATION, FrameParser, HttpClient, PING, Recv, Server, TEXT, Ws, abort_with_rst, client_frame,
+    connect, cpu_seconds, danmaku_id, fd_count, proc_status_kib, rss_kib, upgrade_request,
 };
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -66,11 +65,7 @@ fn keep_alive(addr: SocketAddr) -> HttpClient {
 fn assert_clean_log(server: &mut Server, what: &str) {
     assert!(server.is_running(), "{what}: the server exited");
     let bad = server.log_problems();
-    assert!(
-        bad.is_empty(),
-        "{what}: errors in the log:\n{}",
-        bad.join("\n")
-    );
+    assert!(bad.is_empty(), "{what}: errors in the log:\n{}", bad.join("\n"));
 }
 
 fn mib(kib: u64) -> f64 {
@@ -104,31 +99,20 @@ fn slowloris_heads_are_closed_and_others_are_served_meanwhile() {
     served_within(addr, Duration::from_secs(2)).unwrap();
     let fds_before = settled_fd_count(pid);
     const N: usize = 300;
-    let head = format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: slowloris\r\nX-Pad: {}\r\n\r\n",
-        "p".repeat(200)
-    )
-    .into_bytes();
+    let head = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: slowloris\r\nX-Pad: {}\r\n\r\n", "p".repeat(200))
+        .into_bytes();
     let mut loris: Vec<Loris> = (0..N)
         .map(|_| {
             let stream = connect(addr);
             stream.set_nonblocking(true).unwrap();
-            Loris {
-                stream,
-                opened: Instant::now(),
-                sent: 0,
-                got: Vec::new(),
-                closed_after: None,
-            }
+            Loris { stream, opened: Instant::now(), sent: 0, got: Vec::new(), closed_after: None }
         })
         .collect();
     let start = Instant::now();
     let trickler = thread::spawn(move || {
         let mut next_byte = Instant::now();
         let mut buf = [0u8; 4096];
-        while start.elapsed() < Duration::from_secs(6)
-            && loris.iter().any(|l| l.closed_after.is_none())
-        {
+        while start.elapsed() < Duration::from_secs(6) && loris.iter().any(|l| l.closed_after.is_none()) {
             let write_now = Instant::now() >= next_byte;
             if write_now {
                 next_byte += Duration::from_millis(200);
@@ -165,12 +149,8 @@ fn slowloris_heads_are_closed_and_others_are_served_meanwhile() {
     let mut probes = Vec::new();
     while start.elapsed() < Duration::from_millis(3200) {
         thread::sleep(Duration::from_millis(250));
-        let took = served_within(addr, Duration::from_millis(500)).unwrap_or_else(|e| {
-            panic!(
-                "a normal GET / {:?} into the slowloris: {e}",
-                start.elapsed()
-            )
-        });
+        let took = served_within(addr, Duration::from_millis(500))
+            .unwrap_or_else(|e| panic!("a normal GET / {:?} into the slowloris: {e}", start.elapsed()));
         probes.push(took);
     }
     let loris = trickler.join().unwrap();
@@ -178,12 +158,7 @@ fn slowloris_heads_are_closed_and_others_are_served_meanwhile() {
     let first = closed.iter().min().copied();
     let last = closed.iter().max().copied();
     let fds_after_close = fd_count(pid);
-    drop(
-        loris
-            .into_iter()
-            .map(|l| (l.got, l.sent))
-            .collect::<Vec<_>>(),
-    );
+    drop(loris.into_iter().map(|l| (l.got, l.sent)).collect::<Vec<_>>());
     let fds_back = wait_until(Duration::from_secs(2), || fd_count(pid) <= fds_before + 3);
     println!(
         "slowloris: {N} connections, {} closed by the server (first after {first:?}, last after {last:?}); \
@@ -194,20 +169,10 @@ fn slowloris_heads_are_closed_and_others_are_served_meanwhile() {
         fd_count(pid)
     );
     assert_eq!(closed.len(), N, "not every slow head was closed within 6 s");
-    assert!(
-        first.unwrap() >= Duration::from_millis(1800),
-        "closed before the request timeout: {first:?}"
-    );
-    assert!(
-        last.unwrap() <= Duration::from_secs(4),
-        "closed late: {last:?}"
-    );
+    assert!(first.unwrap() >= Duration::from_millis(1800), "closed before the request timeout: {first:?}");
+    assert!(last.unwrap() <= Duration::from_secs(4), "closed late: {last:?}");
     assert!(probes.len() >= 8);
-    assert!(
-        fds_back,
-        "server fds did not return to {fds_before} (+3): {}",
-        fd_count(pid)
-    );
+    assert!(fds_back, "server fds did not return to {fds_before} (+3): {}", fd_count(pid));
     assert_clean_log(&mut server, "slowloris");
 }
 
@@ -227,9 +192,7 @@ fn slowloris_closes_answer_408_or_nothing() {
         })
         .collect();
     for (partial, c) in partials.iter().zip(&mut clients) {
-        let bytes = c
-            .eof_within(Duration::from_secs(3))
-            .expect("closed within 3 s");
+        let bytes = c.eof_within(Duration::from_secs(3)).expect("closed within 3 s");
         let text = String::from_utf8_lossy(&bytes);
         assert!(
             bytes.is_empty() || (text.starts_with("HTTP/1.1 408 ") && text.contains("\r\n\r\n")),
@@ -296,10 +259,7 @@ fn a_reset_storm_leaves_no_descriptor_behind() {
         mib(rss_before),
         mib(rss_after)
     );
-    assert!(
-        back,
-        "fds did not return to {fds_before} ± 3 within 2 s: {fds_after}"
-    );
+    assert!(back, "fds did not return to {fds_before} ± 3 within 2 s: {fds_after}");
     // Still serving, and the room the storm joined and left still works.
     served_within(addr, Duration::from_secs(1)).unwrap();
     let mut a = Ws::connect(addr, "/ws?room=storm");
@@ -341,12 +301,7 @@ fn one_byte_fragments(count: usize, finish: bool) -> Vec<u8> {
         let opcode = if i == 0 { TEXT } else { CONTINUATION };
         let byte = b'a' + (i % 26) as u8;
         let mask = (i as u32).wrapping_mul(0x9E37_79B9).to_le_bytes();
-        out.extend_from_slice(&client_frame(
-            finish && i + 1 == count,
-            opcode,
-            &[byte],
-            mask,
-        ));
+        out.extend_from_slice(&client_frame(finish && i + 1 == count, opcode, &[byte], mask));
     }
     out
 }
@@ -398,11 +353,7 @@ fn one_byte_fragments_are_reassembled_up_to_max_message_and_no_further() {
         mib(peak.saturating_sub(rss_before)),
         mib(rss_after)
     );
-    assert!(
-        peak < rss_before + 4 * 1024,
-        "RSS grew by {:.1} MiB during the flood",
-        mib(peak - rss_before)
-    );
+    assert!(peak < rss_before + 4 * 1024, "RSS grew by {:.1} MiB during the flood", mib(peak - rss_before));
     assert_clean_log(&mut server, "tiny fragments");
 }
 
@@ -454,9 +405,7 @@ fn announced_lengths_are_not_allocated_up_front() {
     let open: Vec<_> = (0..THREADS)
         .map(|_| {
             thread::spawn(move || {
-                (0..N / THREADS)
-                    .map(|_| Ws::connect(addr, "/echo").into_parts().0)
-                    .collect::<Vec<_>>()
+                (0..N / THREADS).map(|_| Ws::connect(addr, "/echo").into_parts().0).collect::<Vec<_>>()
             })
         })
         .collect();
@@ -492,29 +441,14 @@ fn announced_lengths_are_not_allocated_up_front() {
         announced as f64 / N as f64,
         mib(data_held.saturating_sub(data_idle))
     );
-    assert!(
-        answered < Duration::from_millis(500),
-        "1009 took {answered:?}"
-    );
-    assert!(
-        rss_giant < rss_start + 1024,
-        "a 2^62 announcement cost {} KiB",
-        rss_giant - rss_start
-    );
+    assert!(answered < Duration::from_millis(500), "1009 took {answered:?}");
+    assert!(rss_giant < rss_start + 1024, "a 2^62 announcement cost {} KiB", rss_giant - rss_start);
     // The contract's bound: at most 64 KiB reserved per message is 64 MiB for 1000. What is
     // resident is far less (reserved pages never written are not); the tighter bounds are
     // about twice what was observed (4.5 MiB in all, of which ~3.9 for the announcements: one touched page each).
     assert!(growth < 64 * 1024, "RSS grew by {:.1} MiB", mib(growth));
-    assert!(
-        growth < 10 * 1024,
-        "RSS grew by {:.1} MiB (observed ~4.5 MiB)",
-        mib(growth)
-    );
-    assert!(
-        announced < 8 * 1024,
-        "the announcements cost {:.1} MiB of RSS",
-        mib(announced)
-    );
+    assert!(growth < 10 * 1024, "RSS grew by {:.1} MiB (observed ~4.5 MiB)", mib(growth));
+    assert!(announced < 8 * 1024, "the announcements cost {:.1} MiB of RSS", mib(announced));
     assert!(back, "connections not released: {} fds", fd_count(pid));
     assert_clean_log(&mut server, "announced lengths");
 }
@@ -535,11 +469,7 @@ fn a_client_that_pipelines_without_reading_is_paused_not_buffered() {
     let mut stream = connect(addr);
     let mut writer = stream.try_clone().unwrap();
     let requests = format!("GET /wall HTTP/1.1\r\nHost: {addr}\r\n\r\n").repeat(N);
-    let writing = thread::spawn(move || {
-        writer
-            .write_all(requests.as_bytes())
-            .map_err(|e| e.to_string())
-    });
+    let writing = thread::spawn(move || writer.write_all(requests.as_bytes()).map_err(|e| e.to_string()));
     // Not reading for a while: the server must stop reading too rather than queue ~N pages.
     thread::sleep(Duration::from_secs(1));
     let rss_paused = rss_kib(pid);
@@ -549,9 +479,7 @@ fn a_client_that_pipelines_without_reading_is_paused_not_buffered() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while answered < N {
         assert!(Instant::now() < deadline, "only {answered} of {N} answers");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         let n = stream.read(&mut buf).expect("read answers");
         assert!(n > 0, "EOF after {answered} answers");
         got.extend_from_slice(&buf[..n]);
@@ -582,11 +510,7 @@ fn a_client_that_pipelines_without_reading_is_paused_not_buffered() {
         mib(rss_paused)
     );
     assert!(got.is_empty(), "bytes after the last answer");
-    assert!(
-        rss_paused < rss_before + 4 * 1024,
-        "RSS grew by {:.1} MiB",
-        mib(rss_paused - rss_before)
-    );
+    assert!(rss_paused < rss_before + 4 * 1024, "RSS grew by {:.1} MiB", mib(rss_paused - rss_before));
     assert_clean_log(&mut server, "pipelining without reading");
 }
 
@@ -604,9 +528,7 @@ fn an_echo_client_that_does_not_read_is_paused_not_buffered() {
     let writing = thread::spawn(move || {
         for i in 0..N {
             let payload = vec![(i % 251) as u8; 65536];
-            writer
-                .write_all(&client_frame(true, BINARY, &payload, [1, 2, 3, 4]))
-                .map_err(|e| e.to_string())?;
+            writer.write_all(&client_frame(true, BINARY, &payload, [1, 2, 3, 4])).map_err(|e| e.to_string())?;
         }
         Ok::<(), String>(())
     });
@@ -618,22 +540,13 @@ fn an_echo_client_that_does_not_read_is_paused_not_buffered() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while echoed < N {
         assert!(Instant::now() < deadline, "only {echoed} of {N} echoes");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         let n = stream.read(&mut buf).expect("read echoes");
         assert!(n > 0, "EOF after {echoed} echoes");
         parser.push(&buf[..n]);
         while let Some(f) = parser.next_frame().unwrap() {
-            assert_eq!(
-                (f.opcode, f.payload.len()),
-                (BINARY, 65536),
-                "echo {echoed}"
-            );
-            assert!(
-                f.payload.iter().all(|&b| b == (echoed % 251) as u8),
-                "echo {echoed} differs"
-            );
+            assert_eq!((f.opcode, f.payload.len()), (BINARY, 65536), "echo {echoed}");
+            assert!(f.payload.iter().all(|&b| b == (echoed % 251) as u8), "echo {echoed} differs");
             echoed += 1;
         }
     }
@@ -643,11 +556,7 @@ fn an_echo_client_that_does_not_read_is_paused_not_buffered() {
         mib(rss_before),
         mib(rss_paused)
     );
-    assert!(
-        rss_paused < rss_before + 6 * 1024,
-        "RSS grew by {:.1} MiB",
-        mib(rss_paused - rss_before)
-    );
+    assert!(rss_paused < rss_before + 6 * 1024, "RSS grew by {:.1} MiB", mib(rss_paused - rss_before));
     assert_clean_log(&mut server, "echo without reading");
 }
 
@@ -672,12 +581,8 @@ fn read_all_ids(
         while let Some(f) = parser.next_frame()? {
             match f.opcode {
                 TEXT => {
-                    let id = danmaku_id(&f.payload).ok_or_else(|| {
-                        format!(
-                            "{who}: not a danmaku: {}",
-                            String::from_utf8_lossy(&f.payload)
-                        )
-                    })?;
+                    let id = danmaku_id(&f.payload)
+                        .ok_or_else(|| format!("{who}: not a danmaku: {}", String::from_utf8_lossy(&f.payload)))?;
                     if id != next {
                         return Err(format!("{who}: id {id} after {}", next - 1));
                     }
@@ -689,11 +594,7 @@ fn read_all_ids(
                 }
                 PING => {}
                 CLOSE => {
-                    return Err(format!(
-                        "{who}: closed with {:?} after id {}",
-                        f.close_code(),
-                        next - 1
-                    ));
+                    return Err(format!("{who}: closed with {:?} after id {}", f.close_code(), next - 1));
                 }
                 other => return Err(format!("{who}: unexpected opcode {other:#x}")),
             }
@@ -702,9 +603,7 @@ fn read_all_ids(
         if left.is_zero() {
             return Err(format!("{who}: only {} ids after 60 s", next - 1));
         }
-        stream
-            .set_read_timeout(Some(left.min(Duration::from_secs(5))))
-            .unwrap();
+        stream.set_read_timeout(Some(left.min(Duration::from_secs(5)))).unwrap();
         match stream.read(&mut buf) {
             Ok(0) => return Err(format!("{who}: EOF after id {}", next - 1)),
             Ok(n) => parser.push(&buf[..n]),
@@ -717,14 +616,7 @@ fn read_all_ids(
 #[test]
 fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
     let _one = exclusive();
-    let mut server = Server::start(&[
-        "--max-backlog",
-        "65536",
-        "--rate",
-        "0",
-        "--close-timeout",
-        "30",
-    ]);
+    let mut server = Server::start(&["--max-backlog", "65536", "--rate", "0", "--close-timeout", "30"]);
     let addr = server.addr();
     let path = "/ws?room=flood";
     // A small receive window, so that the kernel does not hide the backlog (Linux would
@@ -734,21 +626,14 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
     const READERS: usize = 5;
     // Progress of every reader and of the poster's own copy: the poster stays at most WINDOW
     // posts ahead of the slowest of them, so only the sleeper can fall behind.
-    let progress: Arc<Vec<AtomicU64>> =
-        Arc::new((0..=READERS).map(|_| AtomicU64::new(0)).collect());
+    let progress: Arc<Vec<AtomicU64>> = Arc::new((0..=READERS).map(|_| AtomicU64::new(0)).collect());
     let readers: Vec<_> = (0..READERS)
         .map(|r| {
             let (mut stream, already) = Ws::connect(addr, path).into_parts();
             let progress = Arc::clone(&progress);
             thread::spawn(move || {
                 let mut parser = FrameParser::new(already);
-                read_all_ids(
-                    &mut stream,
-                    &mut parser,
-                    POSTS,
-                    &progress[r],
-                    &format!("reader {r}"),
-                )
+                read_all_ids(&mut stream, &mut parser, POSTS, &progress[r], &format!("reader {r}"))
             })
         })
         .collect();
@@ -758,51 +643,25 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
     let own_progress = Arc::clone(&progress);
     let own_reader = thread::spawn(move || {
         let mut parser = FrameParser::new(already);
-        read_all_ids(
-            &mut own_copy,
-            &mut parser,
-            POSTS,
-            &own_progress[READERS],
-            "poster",
-        )
+        read_all_ids(&mut own_copy, &mut parser, POSTS, &own_progress[READERS], "poster")
     });
     const WINDOW: u64 = 200;
     let start = Instant::now();
     let mut batch = Vec::new();
     for i in 1..=POSTS {
-        let msg = format!(
-            r##"{{"msg":"flood {i} {}","color":"#00FF7f","mode":"top"}}"##,
-            "弹幕".repeat(44)
-        );
-        batch.extend_from_slice(&client_frame(
-            true,
-            TEXT,
-            msg.as_bytes(),
-            (i as u32).to_le_bytes(),
-        ));
+        let msg = format!(r##"{{"msg":"flood {i} {}","color":"#00FF7f","mode":"top"}}"##, "弹幕".repeat(44));
+        batch.extend_from_slice(&client_frame(true, TEXT, msg.as_bytes(), (i as u32).to_le_bytes()));
         if i % 50 == 0 || i == POSTS {
             post_stream.write_all(&batch).expect("post");
             batch.clear();
             let slowest_ok = wait_until(Duration::from_secs(20), || {
-                progress
-                    .iter()
-                    .map(|p| p.load(Ordering::SeqCst))
-                    .min()
-                    .unwrap()
-                    + WINDOW
-                    >= i
+                progress.iter().map(|p| p.load(Ordering::SeqCst)).min().unwrap() + WINDOW >= i
             });
-            assert!(
-                slowest_ok,
-                "the readers stopped progressing at post {i}: {:?}",
-                progress
-            );
+            assert!(slowest_ok, "the readers stopped progressing at post {i}: {:?}", progress);
         }
     }
     for (r, h) in readers.into_iter().enumerate() {
-        h.join()
-            .unwrap()
-            .unwrap_or_else(|e| panic!("reader {r}: {e}"));
+        h.join().unwrap().unwrap_or_else(|e| panic!("reader {r}: {e}"));
     }
     own_reader.join().unwrap().unwrap();
     let took = start.elapsed();
@@ -823,39 +682,22 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
             match f.opcode {
                 TEXT => {
                     assert!(close.is_none(), "a danmaku after the close frame");
-                    assert_eq!(
-                        danmaku_id(&f.payload),
-                        Some(next),
-                        "the sleeper's stream has a gap"
-                    );
+                    assert_eq!(danmaku_id(&f.payload), Some(next), "the sleeper's stream has a gap");
                     next += 1;
                 }
                 CLOSE => {
                     close = f.close_code();
-                    stream
-                        .write_all(&client_frame(
-                            true,
-                            CLOSE,
-                            &1000u16.to_be_bytes(),
-                            [9, 9, 9, 9],
-                        ))
-                        .unwrap();
+                    stream.write_all(&client_frame(true, CLOSE, &1000u16.to_be_bytes(), [9, 9, 9, 9])).unwrap();
                 }
                 PING => {}
                 other => panic!("unexpected opcode {other:#x}"),
             }
         }
-        stream
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         match stream.read(&mut buf) {
             Ok(0) => break 'read,
             Ok(n) => parser.push(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) => panic!("sleeper read: {e}"),
         }
     }
@@ -864,20 +706,9 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
          then close {close:?}; log: {line}",
         next - 1
     );
-    assert_eq!(
-        close,
-        Some(1008),
-        "the sleeper's stream did not end with a 1008 close"
-    );
-    assert_eq!(
-        parser.partial(),
-        0,
-        "the sleeper's stream ended inside a frame"
-    );
-    assert!(
-        next - 1 < POSTS,
-        "the sleeper got everything: not a slow reader at all"
-    );
+    assert_eq!(close, Some(1008), "the sleeper's stream did not end with a 1008 close");
+    assert_eq!(parser.partial(), 0, "the sleeper's stream ended inside a frame");
+    assert!(next - 1 < POSTS, "the sleeper got everything: not a slow reader at all");
     assert_clean_log(&mut server, "never-reading wall");
 }
 
@@ -895,8 +726,7 @@ fn expect_503(addr: SocketAddr, send_request: bool) -> Result<(), String> {
     if r.status != 503 {
         return Err(format!("status {}", r.status));
     }
-    c.eof_within(Duration::from_secs(2))
-        .ok_or("no EOF after the 503")?;
+    c.eof_within(Duration::from_secs(2)).ok_or("no EOF after the 503")?;
     Ok(())
 }
 
@@ -906,9 +736,7 @@ fn past_max_connections_new_ones_get_503_until_some_close() {
     let mut server = Server::start(&["--max-connections", "50"]);
     let addr = server.addr();
     let mut http: Vec<HttpClient> = (0..25).map(|_| keep_alive(addr)).collect();
-    let mut ws: Vec<Ws> = (0..25)
-        .map(|i| Ws::connect(addr, &format!("/ws?room=cap{}", i % 3)))
-        .collect();
+    let mut ws: Vec<Ws> = (0..25).map(|i| Ws::connect(addr, &format!("/ws?room=cap{}", i % 3))).collect();
     for i in 51..=60 {
         expect_503(addr, i % 2 == 0).unwrap_or_else(|e| panic!("connection {i}: {e}"));
     }
@@ -922,11 +750,7 @@ fn past_max_connections_new_ones_get_503_until_some_close() {
     let mut fresh = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(2);
     while fresh.len() < 10 {
-        assert!(
-            Instant::now() < deadline,
-            "only {} new connections served after closing 10",
-            fresh.len()
-        );
+        assert!(Instant::now() < deadline, "only {} new connections served after closing 10", fresh.len());
         let mut c = HttpClient::connect(addr);
         c.send(format!("GET /post HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes());
         match c.try_read_response(false, Duration::from_secs(2)) {
@@ -937,9 +761,7 @@ fn past_max_connections_new_ones_get_503_until_some_close() {
     }
     // Full again.
     expect_503(addr, true).expect("the 51st once full again");
-    println!(
-        "max connections: 50 open, 10 refused with 503, 10 closed, 10 new ones served, full again"
-    );
+    println!("max connections: 50 open, 10 refused with 503, 10 closed, 10 new ones served, full again");
     assert_clean_log(&mut server, "max connections");
 }
 
@@ -949,11 +771,7 @@ fn out_of_descriptors_pauses_accepting_without_spinning() {
     let mut server = Server::start_with_fd_limit(64, &[]);
     let addr = server.addr();
     let pid = server.pid();
-    assert!(
-        server.log_contains("open-file limit 64"),
-        "log: {:?}",
-        server.logs()
-    );
+    assert!(server.log_contains("open-file limit 64"), "log: {:?}", server.logs());
     let mut served = Vec::new();
     let mut waiting = None;
     for _ in 0..100 {
@@ -992,15 +810,8 @@ fn out_of_descriptors_pauses_accepting_without_spinning() {
         "fd exhaustion: {} connections served with a limit of 64 ({fds} fds open); while paused, {cpu_used:.2} s of CPU in 1.5 s",
         served.len()
     );
-    assert!(
-        served.len() >= 40,
-        "only {} connections before running out",
-        served.len()
-    );
-    assert!(
-        cpu_used < 0.3,
-        "busy loop while out of descriptors: {cpu_used:.2} s of CPU in 1.5 s"
-    );
+    assert!(served.len() >= 40, "only {} connections before running out", served.len());
+    assert!(cpu_used < 0.3, "busy loop while out of descriptors: {cpu_used:.2} s of CPU in 1.5 s");
     // Free 20: the waiting ones are served, and new ones too.
     served.drain(..20);
     let r = waiting
@@ -1008,21 +819,15 @@ fn out_of_descriptors_pauses_accepting_without_spinning() {
         .expect("the waiting connection is served once fds are free");
     assert_eq!(r.status, 200);
     for (i, c) in knocking.iter_mut().enumerate() {
-        let r = c
-            .try_read_response(false, Duration::from_secs(2))
-            .unwrap_or_else(|e| panic!("knocking {i}: {e}"));
+        let r = c.try_read_response(false, Duration::from_secs(2)).unwrap_or_else(|e| panic!("knocking {i}: {e}"));
         assert_eq!(r.status, 200);
     }
     for _ in 0..5 {
-        served_within(addr, Duration::from_secs(1))
-            .expect("a new connection after freeing descriptors");
+        served_within(addr, Duration::from_secs(1)).expect("a new connection after freeing descriptors");
     }
     assert!(server.is_running());
-    let bad: Vec<String> = server
-        .logs()
-        .into_iter()
-        .filter(|l| l.contains("ERROR") || l.contains("panicked"))
-        .collect();
+    let bad: Vec<String> =
+        server.logs().into_iter().filter(|l| l.contains("ERROR") || l.contains("panicked")).collect();
     assert!(bad.is_empty(), "{bad:?}");
 }
 
@@ -1047,11 +852,7 @@ fn sigterm_under_load_closes_every_websocket_with_a_whole_1001() {
                 (t..N)
                     .step_by(THREADS)
                     .map(|i| {
-                        let path = if i % 3 == 0 {
-                            "/echo".to_string()
-                        } else {
-                            format!("/ws?room=sd{}", i % 5)
-                        };
+                        let path = if i % 3 == 0 { "/echo".to_string() } else { format!("/ws?room=sd{}", i % 5) };
                         let (mut s, already) = Ws::connect(addr, &path).into_parts();
                         let mid = i % 4 == 1;
                         if mid {
@@ -1090,7 +891,8 @@ fn sigterm_under_load_closes_every_websocket_with_a_whole_1001() {
                                         rest.drain(..rest.len() - 990);
                                         let _ = s.write_all(&rest);
                                     }
-                                    let _ = s.write_all(&client_frame(true, CLOSE, &1001u16.to_be_bytes(), [1, 1, 1, 1]));
+                                    let _ =
+                                        s.write_all(&client_frame(true, CLOSE, &1001u16.to_be_bytes(), [1, 1, 1, 1]));
                                     replied = true;
                                 }
                                 frames.push(f);
@@ -1114,7 +916,8 @@ fn sigterm_under_load_closes_every_websocket_with_a_whole_1001() {
                             Err(_) => break true,
                         }
                     };
-                    let codes: Vec<Option<u16>> = frames.iter().map(|f| (f.opcode == CLOSE).then(|| f.close_code()).flatten()).collect();
+                    let codes: Vec<Option<u16>> =
+                        frames.iter().map(|f| (f.opcode == CLOSE).then(|| f.close_code()).flatten()).collect();
                     if !eof {
                         errors.push(format!("socket {k} (mid {mid}, silent {silent}): not closed 3.5 s after SIGTERM"));
                     } else if frames.len() != 1 || codes[0] != Some(1001) {
@@ -1130,20 +933,13 @@ fn sigterm_under_load_closes_every_websocket_with_a_whole_1001() {
     let mut http_open = 0;
     for mut c in http {
         match c.eof_within(Duration::from_millis(3000).saturating_sub(t0.elapsed())) {
-            Some(rest) => assert!(
-                rest.is_empty(),
-                "an idle HTTP connection got {:?}",
-                String::from_utf8_lossy(&rest)
-            ),
+            Some(rest) => assert!(rest.is_empty(), "an idle HTTP connection got {:?}", String::from_utf8_lossy(&rest)),
             None => http_open += 1,
         }
     }
     let status = server.wait_exit(Duration::from_millis(2500).saturating_sub(t0.elapsed()));
     let exited_after = t0.elapsed();
-    let errors: Vec<String> = results
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
+    let errors: Vec<String> = results.into_iter().flat_map(|h| h.join().unwrap()).collect();
     println!(
         "shutdown under load: {N} WebSockets + 20 keep-alive; exit {status:?} after {exited_after:?}; {} problems",
         errors.len()

@@ -18,13 +18,8 @@ fn upgrade(server: &Server, target: &str, drop: &[&str], extra: &[&str]) -> Resp
 fn upgrade_version(server: &Server, target: &str, version: &str, drop: &[&str], extra: &[&str]) -> Response {
     let host = format!("Host: {}", server.host());
     let key = format!("Sec-WebSocket-Key: {RFC_KEY}");
-    let standard = [
-        host.as_str(),
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        key.as_str(),
-        "Sec-WebSocket-Version: 13",
-    ];
+    let standard =
+        [host.as_str(), "Upgrade: websocket", "Connection: Upgrade", key.as_str(), "Sec-WebSocket-Version: 13"];
     let mut raw = format!("GET {target} {version}\r\n");
     for line in standard {
         let name = line.split(':').next().unwrap();
@@ -44,10 +39,7 @@ fn upgrade_version(server: &Server, target: &str, version: &str, drop: &[&str], 
 fn assert_101(r: &Response, what: &str) {
     assert_eq!(r.status, 101, "{what}: {r:?}");
     assert_eq!(r.header("sec-websocket-accept"), Some(RFC_ACCEPT), "{what}");
-    assert!(
-        r.header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")),
-        "{what}: Upgrade header"
-    );
+    assert!(r.header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")), "{what}: Upgrade header");
     assert!(
         r.header("connection").is_some_and(|v| v.to_ascii_lowercase().contains("upgrade")),
         "{what}: Connection header"
@@ -61,12 +53,8 @@ fn good_upgrade_gets_101_with_the_rfc_accept_key() {
     assert_101(&upgrade(&server, "/ws", &[], &[]), "/ws");
     assert_101(&upgrade(&server, "/ws?room=lobby", &[], &[]), "/ws?room=lobby");
     // Tokens are case-insensitive and may sit in lists.
-    let r = upgrade(
-        &server,
-        "/ws",
-        &["Upgrade", "Connection"],
-        &["upgrade: WebSocket", "connection: keep-alive, UPGRADE"],
-    );
+    let r =
+        upgrade(&server, "/ws", &["Upgrade", "Connection"], &["upgrade: WebSocket", "connection: keep-alive, UPGRADE"]);
     assert_101(&r, "mixed-case tokens");
     // The client of the crate agrees (random key, full check of the answer).
     let mut ws = Ws::connect(server.addr(), "/ws?room=x");
@@ -79,16 +67,8 @@ fn bad_upgrades_are_400() {
     let cases: [(&str, &[&str], &[&str]); 6] = [
         ("missing key", &["Sec-WebSocket-Key"], &[]),
         ("malformed key", &["Sec-WebSocket-Key"], &["Sec-WebSocket-Key: not-base64!"]),
-        (
-            "key of 15 bytes",
-            &["Sec-WebSocket-Key"],
-            &["Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA"],
-        ),
-        (
-            "key of 17 bytes",
-            &["Sec-WebSocket-Key"],
-            &["Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA="],
-        ),
+        ("key of 15 bytes", &["Sec-WebSocket-Key"], &["Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA"]),
+        ("key of 17 bytes", &["Sec-WebSocket-Key"], &["Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA="]),
         ("no Connection: upgrade", &["Connection"], &["Connection: keep-alive"]),
         ("missing version", &["Sec-WebSocket-Version"], &[]),
     ];
@@ -122,10 +102,7 @@ fn plain_get_on_ws_is_426() {
         format!("GET /ws HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.host()).as_bytes(),
     );
     assert_eq!(r.status, 426);
-    assert!(
-        r.header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")),
-        "426 names the protocol: {r:?}"
-    );
+    assert!(r.header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")), "426 names the protocol: {r:?}");
 }
 
 #[test]
@@ -156,11 +133,7 @@ fn cross_origin_is_403_and_same_origin_is_allowed() {
     assert_eq!(evil.status, 403);
     assert!(evil.header("sec-websocket-accept").is_none());
     let other_port = format!("Origin: http://127.0.0.1:{}", server.port().wrapping_add(1).max(1));
-    assert_eq!(
-        upgrade(&server, "/ws", &[], &[&other_port]).status,
-        403,
-        "another port is another origin"
-    );
+    assert_eq!(upgrade(&server, "/ws", &[], &[&other_port]).status, 403, "another port is another origin");
     assert_eq!(upgrade(&server, "/ws", &[], &["Origin: null"]).status, 403);
     let same = format!("Origin: http://{}", server.host());
     assert_101(&upgrade(&server, "/ws", &[], &[&same]), "same origin");
@@ -177,10 +150,7 @@ fn allow_origin_widens_the_rule() {
 
     let any = Server::start(&["--allow-origin", "*"]);
     assert_101(&upgrade(&any, "/ws", &[], &["Origin: http://evil.example"]), "* allows any");
-    assert_101(
-        &upgrade(&any, "/ws", &[], &["Origin: https://whatever.example:8443"]),
-        "* allows any",
-    );
+    assert_101(&upgrade(&any, "/ws", &[], &["Origin: https://whatever.example:8443"]), "* allows any");
 }
 
 #[test]

@@ -13,9 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    BINARY, CLOSE, CONTINUATION, FrameParser, HttpClient, PING, PONG, Recv, Rng, Server, TEXT, Ws,
-};
+use common::{BINARY, CLOSE, CONTINUATION, FrameParser, HttpClient, PING, PONG, Recv, Rng, Server, TEXT, Ws};
 use danmaku_wall::wire::json::{self, Value};
 
 /// Shows bytes for a failure message: printable ASCII as is, the rest escaped, cut at `max`.
@@ -46,37 +44,17 @@ impl Failures {
             all.is_empty(),
             "{what}: {} failures; the first ones:\n{}",
             all.len(),
-            all.iter()
-                .take(12)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n\n")
+            all.iter().take(12).cloned().collect::<Vec<_>>().join("\n\n")
         );
     }
 }
 
 fn assert_alive_and_clean(server: &mut Server, what: &str) {
-    let warnings: Vec<String> = server
-        .logs()
-        .into_iter()
-        .filter(|l| l.contains("WARN"))
-        .collect();
-    println!(
-        "{what}: {} WARN lines in the server log {:?}",
-        warnings.len(),
-        &warnings[..warnings.len().min(3)]
-    );
-    assert!(
-        server.is_running(),
-        "{what}: the server exited; log tail:\n{}",
-        log_tail(server)
-    );
+    let warnings: Vec<String> = server.logs().into_iter().filter(|l| l.contains("WARN")).collect();
+    println!("{what}: {} WARN lines in the server log {:?}", warnings.len(), &warnings[..warnings.len().min(3)]);
+    assert!(server.is_running(), "{what}: the server exited; log tail:\n{}", log_tail(server));
     let bad = server.log_problems();
-    assert!(
-        bad.is_empty(),
-        "{what}: errors in the server log:\n{}",
-        bad.join("\n")
-    );
+    assert!(bad.is_empty(), "{what}: errors in the server log:\n{}", bad.join("\n"));
 }
 
 fn log_tail(server: &Server) -> String {
@@ -127,12 +105,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Byte offsets just after each `\n` (line starts after the first line).
 fn line_starts(req: &[u8]) -> Vec<usize> {
-    req.iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i + 1)
-        .filter(|&i| i < req.len())
-        .collect()
+    req.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1).filter(|&i| i < req.len()).collect()
 }
 
 fn splice(req: &mut Vec<u8>, at: usize, remove: usize, insert: &[u8]) {
@@ -169,22 +142,10 @@ fn mutate_http(rng: &mut Rng, req: &mut Vec<u8>, host: &str) -> String {
             let Some(&start) = starts.get(rng.below(starts.len().max(1))) else {
                 return "no line to duplicate".into();
             };
-            let end = req[start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(req.len(), |e| start + e + 1);
+            let end = req[start..].iter().position(|&b| b == b'\n').map_or(req.len(), |e| start + e + 1);
             let line = req[start..end].to_vec();
-            let times = if rng.percent(30) {
-                rng.range(60, 90)
-            } else {
-                rng.range(1, 3)
-            };
-            let copies: Vec<u8> = line
-                .iter()
-                .copied()
-                .cycle()
-                .take(line.len() * times)
-                .collect();
+            let times = if rng.percent(30) { rng.range(60, 90) } else { rng.range(1, 3) };
+            let copies: Vec<u8> = line.iter().copied().cycle().take(line.len() * times).collect();
             splice(req, end, 0, &copies);
             format!("duplicate line {} ×{times}", show(&line, 40))
         }
@@ -242,23 +203,12 @@ fn mutate_http(rng: &mut Rng, req: &mut Vec<u8>, host: &str) -> String {
             format!("NUL at {at}")
         }
         7 => {
-            let crlfs: Vec<usize> = (0..len.saturating_sub(1))
-                .filter(|&i| &req[i..i + 2] == b"\r\n")
-                .collect();
+            let crlfs: Vec<usize> = (0..len.saturating_sub(1)).filter(|&i| &req[i..i + 2] == b"\r\n").collect();
             let Some(&at) = crlfs.get(rng.below(crlfs.len().max(1))) else {
                 return "no CRLF".into();
             };
-            let games: [&[u8]; 9] = [
-                b"\n",
-                b"\r",
-                b"\r\r\n",
-                b"\n\r",
-                b"",
-                b"\r\n\r\n",
-                b"\r\n\tfolded",
-                b"\r\n continued: x",
-                b"\r \n",
-            ];
+            let games: [&[u8]; 9] =
+                [b"\n", b"\r", b"\r\r\n", b"\n\r", b"", b"\r\n\r\n", b"\r\n\tfolded", b"\r\n continued: x", b"\r \n"];
             let game = rng.pick(&games);
             if rng.percent(15) {
                 let n = rng.range(1, 40);
@@ -307,10 +257,7 @@ fn mutate_http(rng: &mut Rng, req: &mut Vec<u8>, host: &str) -> String {
             ];
             let path = rng.pick(&paths).as_bytes().to_vec();
             let start = find(req, b" ").map_or(0, |i| i + 1);
-            let end = req[start..]
-                .iter()
-                .position(|&b| b == b' ')
-                .map_or(start, |e| start + e);
+            let end = req[start..].iter().position(|&b| b == b' ').map_or(start, |e| start + e);
             splice(req, start, end - start, &path);
             format!("target {}", show(&path, 40))
         }
@@ -382,29 +329,17 @@ fn mutate_http(rng: &mut Rng, req: &mut Vec<u8>, host: &str) -> String {
             ];
             let line = rng.pick(&lines);
             let starts = line_starts(req);
-            let at = starts
-                .get(rng.below(starts.len().max(1)))
-                .copied()
-                .unwrap_or(len);
+            let at = starts.get(rng.below(starts.len().max(1))).copied().unwrap_or(len);
             splice(req, at, 0, line);
             format!("header line {}", show(line, 30))
         }
         _ => {
             let swaps: [(&[u8], &[u8]); 10] = [
                 (b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Version: 8"),
-                (
-                    b"Sec-WebSocket-Version: 13",
-                    b"Sec-WebSocket-Version: 13, 8",
-                ),
+                (b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Version: 13, 8"),
                 (b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Version: abc"),
-                (
-                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-                    b"Sec-WebSocket-Key: short",
-                ),
-                (
-                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ===",
-                ),
+                (b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", b"Sec-WebSocket-Key: short"),
+                (b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==="),
                 (b"Upgrade: websocket", b"Upgrade: h2c"),
                 (b"Connection: Upgrade", b"Connection: close"),
                 (b"Origin: http://", b"Origin: http://evil.example/"),
@@ -433,18 +368,10 @@ enum HttpOutcome {
 
 /// Sends `bytes` in `pieces` writes, half-closes if asked, and waits for a response head or a
 /// close.
-fn hostile_exchange(
-    addr: SocketAddr,
-    bytes: &[u8],
-    rng: &mut Rng,
-    half_close: bool,
-) -> Result<HttpOutcome, String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        .map_err(|e| format!("connect: {e}"))?;
+fn hostile_exchange(addr: SocketAddr, bytes: &[u8], rng: &mut Rng, half_close: bool) -> Result<HttpOutcome, String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| format!("connect: {e}"))?;
     stream.set_nodelay(true).unwrap();
-    stream
-        .set_write_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
+    stream.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
     let pieces = rng.range(1, 4);
     let mut cuts: Vec<usize> = (1..pieces).map(|_| rng.below(bytes.len().max(1))).collect();
     cuts.push(bytes.len());
@@ -484,10 +411,7 @@ fn hostile_exchange(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!(
-                "no answer and no close within {HTTP_ANSWER_WITHIN:?}; got {}",
-                show(&got, 300)
-            ));
+            return Err(format!("no answer and no close within {HTTP_ANSWER_WITHIN:?}; got {}", show(&got, 300)));
         }
         stream.set_read_timeout(Some(left)).unwrap();
         match stream.read(&mut buf) {
@@ -495,32 +419,17 @@ fn hostile_exchange(
                 return if got.is_empty() {
                     Ok(HttpOutcome::Closed)
                 } else {
-                    Err(format!(
-                        "closed inside a response head: {}",
-                        show(&got, 300)
-                    ))
+                    Err(format!("closed inside a response head: {}", show(&got, 300)))
                 };
             }
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
                 return if got.is_empty() {
                     Ok(HttpOutcome::Closed)
                 } else {
-                    Err(format!(
-                        "reset inside a response head ({e}): {}",
-                        show(&got, 300)
-                    ))
+                    Err(format!("reset inside a response head ({e}): {}", show(&got, 300)))
                 };
             }
             Err(e) => return Err(format!("read: {e}")),
@@ -536,11 +445,7 @@ fn probe_http(addr: SocketAddr) -> Result<Duration, String> {
     let r = c.try_read_response(false, Duration::from_secs(1))?;
     let took = start.elapsed();
     if r.status != 200 || r.body.is_empty() {
-        return Err(format!(
-            "probe got {} with {} bytes",
-            r.status,
-            r.body.len()
-        ));
+        return Err(format!("probe got {} with {} bytes", r.status, r.body.len()));
     }
     if took > Duration::from_secs(1) {
         return Err(format!("probe took {took:?}"));
@@ -557,9 +462,7 @@ fn mutated_http_requests_get_a_status_line_or_a_close() {
     let corpus = Arc::new(http_corpus(&host));
     let failures = Failures::default();
     let done = Arc::new(AtomicUsize::new(0));
-    let stats = Arc::new(Mutex::new(
-        std::collections::BTreeMap::<String, usize>::new(),
-    ));
+    let stats = Arc::new(Mutex::new(std::collections::BTreeMap::<String, usize>::new()));
     let probes = Arc::new(Mutex::new(Vec::<Duration>::new()));
     let workers: Vec<_> = (0..HTTP_THREADS)
         .map(|t| {
@@ -618,11 +521,7 @@ fn mutated_http_requests_get_a_status_line_or_a_close() {
     );
     failures.assert_none("mutated HTTP requests");
     assert_eq!(done.load(Ordering::SeqCst), HTTP_MUTATIONS);
-    assert!(
-        probes.len() >= HTTP_MUTATIONS / 100,
-        "only {} probes ran",
-        probes.len()
-    );
+    assert!(probes.len() >= HTTP_MUTATIONS / 100, "only {} probes ran", probes.len());
     probe_http(addr).expect("a normal request at the end");
     assert_alive_and_clean(&mut server, "mutated HTTP");
 }
@@ -662,15 +561,7 @@ enum DeclaredLen {
 impl CFrame {
     fn new(rng: &mut Rng, fin: bool, opcode: u8, payload: Vec<u8>) -> CFrame {
         let m = rng.next_u64().to_le_bytes();
-        CFrame {
-            fin,
-            rsv: 0,
-            opcode,
-            masked: true,
-            mask: [m[0], m[1], m[2], m[3]],
-            payload,
-            declared: None,
-        }
+        CFrame { fin, rsv: 0, opcode, masked: true, mask: [m[0], m[1], m[2], m[3]], payload, declared: None }
     }
 
     fn write(&self, out: &mut Vec<u8>) {
@@ -679,10 +570,7 @@ impl CFrame {
         let (form, len) = match self.declared {
             Some(DeclaredLen::Form(form, len)) => (form, len),
             Some(DeclaredLen::Lie(len)) => (minimal_form(len), len),
-            None => (
-                minimal_form(self.payload.len() as u64),
-                self.payload.len() as u64,
-            ),
+            None => (minimal_form(self.payload.len() as u64), self.payload.len() as u64),
         };
         match form {
             7 => out.push(mask_bit | len as u8),
@@ -697,12 +585,7 @@ impl CFrame {
         }
         if self.masked {
             out.extend_from_slice(&self.mask);
-            out.extend(
-                self.payload
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| b ^ self.mask[i % 4]),
-            );
+            out.extend(self.payload.iter().enumerate().map(|(i, b)| b ^ self.mask[i % 4]));
         } else {
             out.extend_from_slice(&self.payload);
         }
@@ -719,31 +602,8 @@ fn minimal_form(len: u64) -> u8 {
 
 fn random_text(rng: &mut Rng, max_chars: usize) -> String {
     let n = rng.below(max_chars + 1);
-    let alphabet = [
-        'a',
-        'b',
-        'z',
-        ' ',
-        '~',
-        'é',
-        'ß',
-        '弹',
-        '幕',
-        '🎉',
-        '\u{10FFFF}',
-        '\u{FFFD}',
-        '\0',
-        '\u{7f}',
-    ];
-    (0..n)
-        .map(|_| {
-            if rng.percent(70) {
-                (b'a' + rng.below(26) as u8) as char
-            } else {
-                *rng.pick(&alphabet)
-            }
-        })
-        .collect()
+    let alphabet = ['a', 'b', 'z', ' ', '~', 'é', 'ß', '弹', '幕', '🎉', '\u{10FFFF}', '\u{FFFD}', '\0', '\u{7f}'];
+    (0..n).map(|_| if rng.percent(70) { (b'a' + rng.below(26) as u8) as char } else { *rng.pick(&alphabet) }).collect()
 }
 
 fn random_bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
@@ -923,10 +783,8 @@ fn mutate_frames(rng: &mut Rng, frames: &mut Vec<CFrame>) -> String {
             format!("fragmented ping before frame {i}")
         }
         10 => {
-            let code: u16 = *rng.pick(&[
-                0, 999, 1000, 1001, 1003, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 3000, 4999,
-                5000, 65535,
-            ]);
+            let code: u16 = *rng
+                .pick(&[0, 999, 1000, 1001, 1003, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 3000, 4999, 5000, 65535]);
             let mut payload = code.to_be_bytes().to_vec();
             match rng.below(4) {
                 0 => payload.truncate(1),
@@ -1007,14 +865,7 @@ fn expected_for(stream: &[u8], max_message: usize, half_closed: bool) -> (Vec<(u
         };
         let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
         if rest.len() < header_len {
-            return (
-                out,
-                if early_error {
-                    End::CloseOrDrop(vec![1002])
-                } else {
-                    End::Drop
-                },
-            );
+            return (out, if early_error { End::CloseOrDrop(vec![1002]) } else { End::Drop });
         }
         let payload_len = match len7 {
             126 => u64::from(u16::from_be_bytes([rest[2], rest[3]])),
@@ -1041,11 +892,8 @@ fn expected_for(stream: &[u8], max_message: usize, half_closed: bool) -> (Vec<(u
         }
         let mask: [u8; 4] = rest[header_len - 4..header_len].try_into().unwrap();
         let avail = (rest.len() - header_len).min(payload_len as usize);
-        let payload: Vec<u8> = rest[header_len..header_len + avail]
-            .iter()
-            .enumerate()
-            .map(|(i, b)| b ^ mask[i % 4])
-            .collect();
+        let payload: Vec<u8> =
+            rest[header_len..header_len + avail].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
         let complete = avail as u64 == payload_len;
         if !control {
             let (msg_opcode, data) = message.get_or_insert_with(|| (opcode, Vec::new()));
@@ -1054,14 +902,7 @@ fn expected_for(stream: &[u8], max_message: usize, half_closed: bool) -> (Vec<(u
                 && let Err(e) = std::str::from_utf8(data)
                 && e.error_len().is_some()
             {
-                return (
-                    out,
-                    if complete {
-                        End::Close(vec![1007])
-                    } else {
-                        End::CloseOrDrop(vec![1007])
-                    },
-                );
+                return (out, if complete { End::Close(vec![1007]) } else { End::CloseOrDrop(vec![1007]) });
             }
         }
         if !complete {
@@ -1142,10 +983,7 @@ fn ws_case(index: usize) -> WsCase {
         stream,
         frames: frames.len(),
         half_close,
-        what: format!(
-            "seed {WS_SEED:#x} connection #{index}: {} frames, {names:?}",
-            frames.len()
-        ),
+        what: format!("seed {WS_SEED:#x} connection #{index}: {} frames, {names:?}", frames.len()),
     }
 }
 
@@ -1173,17 +1011,8 @@ fn read_frames_until_eof(
             Ok(0) => return Ok((frames, true)),
             Ok(n) => parser.push(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
                 return Ok((frames, true));
             }
             Err(e) => return Err(format!("read: {e}")),
@@ -1192,10 +1021,7 @@ fn read_frames_until_eof(
 }
 
 fn describe(frames: &[common::Frame]) -> String {
-    let parts: Vec<String> = frames
-        .iter()
-        .map(|f| format!("{:#x}:{}B", f.opcode, f.payload.len()))
-        .collect();
+    let parts: Vec<String> = frames.iter().map(|f| format!("{:#x}:{}B", f.opcode, f.payload.len())).collect();
     parts.join(" ")
 }
 
@@ -1209,11 +1035,7 @@ fn run_ws_case(addr: SocketAddr, case: &WsCase, rng: &mut Rng) -> Result<(End, u
     // Random splits: headers and payloads arrive in pieces.
     let mut from = 0;
     while from < case.stream.len() {
-        let n = if rng.percent(30) {
-            rng.range(1, 8)
-        } else {
-            rng.range(1, 4096)
-        };
+        let n = if rng.percent(30) { rng.range(1, 8) } else { rng.range(1, 4096) };
         let to = (from + n).min(case.stream.len());
         if stream.write_all(&case.stream[from..to]).is_err() {
             break;
@@ -1243,9 +1065,7 @@ fn run_ws_case(addr: SocketAddr, case: &WsCase, rng: &mut Rng) -> Result<(End, u
                 let ping = CFrame::new(rng, true, PING, sentinel.clone());
                 let mut bytes = Vec::new();
                 ping.write(&mut bytes);
-                stream
-                    .write_all(&bytes)
-                    .map_err(|e| format!("sentinel: {e}"))?;
+                stream.write_all(&bytes).map_err(|e| format!("sentinel: {e}"))?;
                 sent_sentinel = true;
             }
             if got.len() > expected.len() {
@@ -1262,10 +1082,7 @@ fn run_ws_case(addr: SocketAddr, case: &WsCase, rng: &mut Rng) -> Result<(End, u
             stream.set_read_timeout(Some(left)).unwrap();
             match stream.read(&mut buf) {
                 Ok(0) => {
-                    return Err(format!(
-                        "EOF on an open connection after [{}]",
-                        describe(&got)
-                    ));
+                    return Err(format!("EOF on an open connection after [{}]", describe(&got)));
                 }
                 Ok(n) => parser.push(&buf[..n]),
                 Err(e) if common::is_read_timeout(&e) => {}
@@ -1285,17 +1102,10 @@ fn run_ws_case(addr: SocketAddr, case: &WsCase, rng: &mut Rng) -> Result<(End, u
     }
     let (got, eof) = read_frames_until_eof(&mut stream, &mut parser, deadline)?;
     if !eof {
-        return Err(format!(
-            "not closed within 5 s (expected {end:?}); got [{}]",
-            describe(&got)
-        ));
+        return Err(format!("not closed within 5 s (expected {end:?}); got [{}]", describe(&got)));
     }
     if parser.partial() != 0 {
-        return Err(format!(
-            "TCP closed inside a frame ({} bytes of it) after [{}]",
-            parser.partial(),
-            describe(&got)
-        ));
+        return Err(format!("TCP closed inside a frame ({} bytes of it) after [{}]", parser.partial(), describe(&got)));
     }
     let (data, close): (&[common::Frame], Option<&common::Frame>) = match got.last() {
         Some(f) if f.opcode == CLOSE => (&got[..got.len() - 1], Some(f)),
@@ -1319,31 +1129,19 @@ fn run_ws_case(addr: SocketAddr, case: &WsCase, rng: &mut Rng) -> Result<(End, u
         _ => false,
     };
     if !ok {
-        return Err(format!(
-            "expected {end:?}, got close code {code:?} after [{}]",
-            describe(data)
-        ));
+        return Err(format!("expected {end:?}, got close code {code:?} after [{}]", describe(data)));
     }
     Ok((end, expected.len()))
 }
 
 fn compare_frames(got: &[common::Frame], expected: &[(u8, Vec<u8>)]) -> Result<(), String> {
     let matches = got.len() == expected.len()
-        && got
-            .iter()
-            .zip(expected)
-            .all(|(g, (op, p))| g.fin && g.opcode == *op && g.payload == *p);
+        && got.iter().zip(expected).all(|(g, (op, p))| g.fin && g.opcode == *op && g.payload == *p);
     if matches {
         return Ok(());
     }
-    let first_diff = got
-        .iter()
-        .zip(expected)
-        .position(|(g, (op, p))| !(g.fin && g.opcode == *op && g.payload == *p));
-    let exp: Vec<String> = expected
-        .iter()
-        .map(|(op, p)| format!("{op:#x}:{}B", p.len()))
-        .collect();
+    let first_diff = got.iter().zip(expected).position(|(g, (op, p))| !(g.fin && g.opcode == *op && g.payload == *p));
+    let exp: Vec<String> = expected.iter().map(|(op, p)| format!("{op:#x}:{}B", p.len())).collect();
     let detail = first_diff.map_or(String::new(), |i| {
         format!(
             "; frame {i}: got {:#x} fin {} {}, expected {:#x} {}",
@@ -1387,21 +1185,12 @@ fn the_reference_model_agrees_with_known_cases() {
     let mut rng = Rng::new(1);
     let mut bytes = Vec::new();
     CFrame::new(&mut rng, true, TEXT, b"hi".to_vec()).write(&mut bytes);
-    assert_eq!(
-        expected_for(&bytes, 10, true),
-        (vec![(TEXT, b"hi".to_vec())], End::Drop)
-    );
+    assert_eq!(expected_for(&bytes, 10, true), (vec![(TEXT, b"hi".to_vec())], End::Drop));
     assert_eq!(expected_for(&bytes, 10, false).1, End::Open);
-    assert_eq!(
-        expected_for(&bytes[..bytes.len() - 1], 10, false).1,
-        End::Drop
-    );
+    assert_eq!(expected_for(&bytes[..bytes.len() - 1], 10, false).1, End::Drop);
     let mut unmasked = bytes.clone();
     unmasked[1] &= 0x7F;
-    assert_eq!(
-        expected_for(&unmasked[..4], 10, true).1,
-        End::Close(vec![1002])
-    );
+    assert_eq!(expected_for(&unmasked[..4], 10, true).1, End::Close(vec![1002]));
     assert_eq!(expected_for(&bytes, 1, true).1, End::Close(vec![1009]));
     let mut bad = Vec::new();
     CFrame::new(&mut rng, false, TEXT, b"\xed\xa0".to_vec()).write(&mut bad);
@@ -1413,17 +1202,11 @@ fn the_reference_model_agrees_with_known_cases() {
     CFrame::new(&mut rng, true, CLOSE, 3000u16.to_be_bytes().to_vec()).write(&mut split);
     assert_eq!(
         expected_for(&split, 10, true),
-        (
-            vec![(PONG, b"p".to_vec()), (TEXT, "弹".as_bytes().to_vec())],
-            End::Close(vec![3000])
-        )
+        (vec![(PONG, b"p".to_vec()), (TEXT, "弹".as_bytes().to_vec())], End::Close(vec![3000]))
     );
     let mut reserved = Vec::new();
     CFrame::new(&mut rng, true, 0x3, Vec::new()).write(&mut reserved);
-    assert_eq!(
-        expected_for(&reserved[..2], 10, true).1,
-        End::CloseOrDrop(vec![1002])
-    );
+    assert_eq!(expected_for(&reserved[..2], 10, true).1, End::CloseOrDrop(vec![1002]));
 }
 
 #[test]
@@ -1442,9 +1225,7 @@ fn mutated_websocket_frames_are_echoed_or_closed_with_the_right_code() {
     ]);
     let addr = server.addr();
     let failures = Failures::default();
-    let stats = Arc::new(Mutex::new(
-        std::collections::BTreeMap::<String, usize>::new(),
-    ));
+    let stats = Arc::new(Mutex::new(std::collections::BTreeMap::<String, usize>::new()));
     let frames_sent = Arc::new(AtomicUsize::new(0));
     let frames_verified = Arc::new(AtomicUsize::new(0));
     let probes = Arc::new(Mutex::new(Vec::<Duration>::new()));
@@ -1507,14 +1288,8 @@ fn mutated_websocket_frames_are_echoed_or_closed_with_the_right_code() {
         probes.iter().max()
     );
     failures.assert_none("mutated WebSocket streams");
-    assert!(
-        frames_sent.load(Ordering::Relaxed) >= 5000,
-        "too few frames"
-    );
-    assert!(
-        frames_verified.load(Ordering::Relaxed) >= 2000,
-        "too few echoes"
-    );
+    assert!(frames_sent.load(Ordering::Relaxed) >= 5000, "too few frames");
+    assert!(frames_verified.load(Ordering::Relaxed) >= 2000, "too few echoes");
     probe_echo(addr).expect("an echo at the end");
     assert_alive_and_clean(&mut server, "mutated WebSocket");
 }
@@ -1533,33 +1308,14 @@ fn valid_posts() -> Vec<(String, String)> {
     let hundred = "弹".repeat(100);
     vec![
         (r#"{"msg":"hello"}"#.into(), "hello".into()),
-        (
-            r##"{"msg":"弹幕 🎉","color":"#A1b2C3","size":"large","mode":"top"}"##.into(),
-            "弹幕 🎉".into(),
-        ),
-        (
-            r#"{"msg":"  spaced  ","size":"small","mode":"bottom","extra":[1,2,{"a":null}]}"#
-                .into(),
-            "spaced".into(),
-        ),
-        (
-            r##"{"color":"#000000","msg":"order"}"##.into(),
-            "order".into(),
-        ),
-        (
-            r#"{"msg":"esc \"q\" \\ \/ \u00e9\u4e2d\ud83d\ude00"}"#.into(),
-            "esc \"q\" \\ / é中😀".into(),
-        ),
+        (r##"{"msg":"弹幕 🎉","color":"#A1b2C3","size":"large","mode":"top"}"##.into(), "弹幕 🎉".into()),
+        (r#"{"msg":"  spaced  ","size":"small","mode":"bottom","extra":[1,2,{"a":null}]}"#.into(), "spaced".into()),
+        (r##"{"color":"#000000","msg":"order"}"##.into(), "order".into()),
+        (r#"{"msg":"esc \"q\" \\ \/ \u00e9\u4e2d\ud83d\ude00"}"#.into(), "esc \"q\" \\ / é中😀".into()),
         (r#"{"msg":"x"}"#.into(), "x".into()),
         (format!(r#"{{"msg":"{hundred}"}}"#), hundred.clone()),
-        (
-            " \t\n{ \"msg\" : \"ws\" , \"mode\" : \"scroll\" } \r\n".into(),
-            "ws".into(),
-        ),
-        (
-            r#"{"msg":"<script>alert(1)</script>&amp;"}"#.into(),
-            "<script>alert(1)</script>&amp;".into(),
-        ),
+        (" \t\n{ \"msg\" : \"ws\" , \"mode\" : \"scroll\" } \r\n".into(), "ws".into()),
+        (r#"{"msg":"<script>alert(1)</script>&amp;"}"#.into(), "<script>alert(1)</script>&amp;".into()),
     ]
 }
 
@@ -1583,9 +1339,9 @@ fn invalid_posts() -> Vec<String> {
 fn mutate_json(rng: &mut Rng, text: &mut Vec<char>) -> String {
     let len = text.len();
     let tokens = [
-        "{", "}", "[", "]", "\"", ":", ",", "\\", " ", "\t", "\n", "0", "-", "e", ".", "true",
-        "null", "\\u0000", "\\ud800", "\\udc00", "\\u", "弹", "😀", "\u{1}", "\u{7f}", "\u{85}",
-        "\u{200b}", "\u{feff}", "\u{2028}", "\u{0}", "1e99999", "\"msg\":",
+        "{", "}", "[", "]", "\"", ":", ",", "\\", " ", "\t", "\n", "0", "-", "e", ".", "true", "null", "\\u0000",
+        "\\ud800", "\\udc00", "\\u", "弹", "😀", "\u{1}", "\u{7f}", "\u{85}", "\u{200b}", "\u{feff}", "\u{2028}",
+        "\u{0}", "1e99999", "\"msg\":",
     ];
     match rng.below(10) {
         0 if len > 0 => {
@@ -1658,9 +1414,7 @@ fn mutate_json(rng: &mut Rng, text: &mut Vec<char>) -> String {
         }
         _ => {
             let n = rng.range(1, 30);
-            let ws: Vec<char> = (0..n)
-                .map(|_| *rng.pick(&[' ', '\t', '\n', '\r', '\u{a0}', '\u{3000}']))
-                .collect();
+            let ws: Vec<char> = (0..n).map(|_| *rng.pick(&[' ', '\t', '\n', '\r', '\u{a0}', '\u{3000}'])).collect();
             let at = rng.below(len + 1);
             text.splice(at..at, ws);
             format!("{n} white space chars at {at}")
@@ -1671,15 +1425,8 @@ fn mutate_json(rng: &mut Rng, text: &mut Vec<char>) -> String {
 /// Checks a broadcast's fields; returns (id, msg).
 fn check_danmaku(text: &str) -> Result<(u64, String), String> {
     let v = json::parse(text, 8).map_err(|e| format!("broadcast is not JSON ({e}): {text}"))?;
-    let field = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("no string {k} in {text}"))
-    };
-    let id = v
-        .get("id")
-        .and_then(Value::as_f64)
-        .ok_or_else(|| format!("no id in {text}"))?;
+    let field = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| format!("no string {k} in {text}"));
+    let id = v.get("id").and_then(Value::as_f64).ok_or_else(|| format!("no id in {text}"))?;
     let msg = field("msg")?;
     let chars = msg.chars().count();
     if !(1..=100).contains(&chars) || msg.trim() != msg || msg.chars().any(char::is_control) {
@@ -1688,21 +1435,15 @@ fn check_danmaku(text: &str) -> Result<(u64, String), String> {
     let color = field("color")?;
     if color.len() != 7
         || !color.starts_with('#')
-        || !color[1..]
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        || !color[1..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
         return Err(format!("bad color {color:?}"));
     }
-    if !["small", "medium", "large"].contains(&field("size")?)
-        || !["scroll", "top", "bottom"].contains(&field("mode")?)
+    if !["small", "medium", "large"].contains(&field("size")?) || !["scroll", "top", "bottom"].contains(&field("mode")?)
     {
         return Err(format!("bad size or mode in {text}"));
     }
-    let time = v
-        .get("time")
-        .and_then(Value::as_f64)
-        .ok_or_else(|| format!("no time in {text}"))?;
+    let time = v.get("time").and_then(Value::as_f64).ok_or_else(|| format!("no time in {text}"))?;
     if (common::unix_ms() as f64 - time).abs() > 60_000.0 {
         return Err(format!("time {time} is not now"));
     }
@@ -1711,10 +1452,7 @@ fn check_danmaku(text: &str) -> Result<(u64, String), String> {
 
 fn check_error(text: &str) -> Result<(), String> {
     let v = json::parse(text, 8).map_err(|e| format!("reply is not JSON ({e}): {text}"))?;
-    match (
-        v.get("type").and_then(Value::as_str),
-        v.get("error").and_then(Value::as_str),
-    ) {
+    match (v.get("type").and_then(Value::as_str), v.get("error").and_then(Value::as_str)) {
         (Some("error"), Some(reason)) if !reason.trim().is_empty() => Ok(()),
         _ => Err(format!("neither a danmaku nor an error: {text}")),
     }
@@ -1756,21 +1494,13 @@ fn json_room(addr: SocketAddr, room: usize) -> Result<(usize, usize), String> {
             }
             let text: String = text.into_iter().collect();
             if text.len() > 60_000 {
-                known.push((
-                    Known::Error,
-                    format!("#{index} skipped (too long)"),
-                    String::new(),
-                ));
+                known.push((Known::Error, format!("#{index} skipped (too long)"), String::new()));
                 sent.push(false);
                 continue;
             }
             sender.send_text(&text);
             sent.push(true);
-            known.push((
-                expect,
-                format!("seed {JSON_SEED:#x} room {room} post #{index} {names:?}"),
-                text,
-            ));
+            known.push((expect, format!("seed {JSON_SEED:#x} room {room} post #{index} {names:?}"), text));
         }
         let mut broadcasts = Vec::new();
         for ((expect, what, post), was_sent) in known.into_iter().zip(sent) {
@@ -1818,9 +1548,7 @@ fn json_room(addr: SocketAddr, room: usize) -> Result<(usize, usize), String> {
             match watcher.recv_within(Duration::from_secs(5)) {
                 Recv::Frame(f) if f.opcode == TEXT && f.payload == b.as_bytes() => {}
                 other => {
-                    return Err(format!(
-                        "room {room} batch {batch}: the watcher expected {b}, got {other:?}"
-                    ));
+                    return Err(format!("room {room} batch {batch}: the watcher expected {b}, got {other:?}"));
                 }
             }
         }
@@ -1828,9 +1556,7 @@ fn json_room(addr: SocketAddr, room: usize) -> Result<(usize, usize), String> {
     match watcher.recv_within(Duration::from_millis(300)) {
         Recv::Timeout => {}
         other => {
-            return Err(format!(
-                "room {room}: the watcher got something extra: {other:?}"
-            ));
+            return Err(format!("room {room}: the watcher got something extra: {other:?}"));
         }
     }
     // Both connections are still open and well.
@@ -1844,9 +1570,7 @@ fn mutated_danmaku_json_is_broadcast_or_rejected_and_the_room_stays_consistent()
     let start = Instant::now();
     let mut server = Server::start(&["--rate", "0"]);
     let addr = server.addr();
-    let rooms: Vec<_> = (0..JSON_ROOMS)
-        .map(|room| thread::spawn(move || json_room(addr, room)))
-        .collect();
+    let rooms: Vec<_> = (0..JSON_ROOMS).map(|room| thread::spawn(move || json_room(addr, room))).collect();
     let mut totals = (0, 0);
     let mut errors = Vec::new();
     for r in rooms {
@@ -1866,9 +1590,6 @@ fn mutated_danmaku_json_is_broadcast_or_rejected_and_the_room_stays_consistent()
         totals.1
     );
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
-    assert!(
-        totals.0 > 200 && totals.1 > 200,
-        "the mutations should give both outcomes: {totals:?}"
-    );
+    assert!(totals.0 > 200 && totals.1 > 200, "the mutations should give both outcomes: {totals:?}");
     assert_alive_and_clean(&mut server, "mutated JSON");
 }

@@ -20,10 +20,7 @@ fn assert_html(r: &common::Response, what: &str) {
     assert!(ct.starts_with("text/html"), "{what}: Content-Type {ct}");
     assert_eq!(r.content_length(), Some(r.body.len()), "{what}: Content-Length");
     let body = r.body_str().to_ascii_lowercase();
-    assert!(
-        body.contains("<html") || body.contains("<!doctype html"),
-        "{what}: not HTML: {body:.200}"
-    );
+    assert!(body.contains("<html") || body.contains("<!doctype html"), "{what}: not HTML: {body:.200}");
     assert!(r.header("etag").is_some(), "{what}: no ETag");
 }
 
@@ -87,7 +84,8 @@ fn assets_have_the_right_content_type() {
         let r = get(server.addr(), link);
         assert_eq!(r.status, 200, "{link}");
         let ct = r.header("content-type").unwrap_or_default().to_ascii_lowercase();
-        let ok = ct.starts_with(expected) || (expected == "text/javascript" && ct.starts_with("application/javascript"));
+        let ok =
+            ct.starts_with(expected) || (expected == "text/javascript" && ct.starts_with("application/javascript"));
         assert!(ok, "{link}: Content-Type {ct}, expected {expected}");
         assert!(!r.body.is_empty(), "{link}: empty body");
         assert!(r.header("etag").is_some(), "{link}: no ETag");
@@ -107,36 +105,24 @@ fn etag_and_if_none_match() {
     let weak = format!("W/{bare}");
     let list = format!("\"nope\", {etag} , \"other\"");
     for inm in [etag.as_str(), list.as_str(), weak.as_str(), "*"] {
-        let r = http(
-            addr,
-            &req(addr, "GET", "/", &format!("If-None-Match: {inm}\r\nConnection: close\r\n")),
-        );
+        let r = http(addr, &req(addr, "GET", "/", &format!("If-None-Match: {inm}\r\nConnection: close\r\n")));
         assert_eq!(r.status, 304, "If-None-Match: {inm}");
         assert!(r.body.is_empty() && r.extra.is_empty(), "304 with a body: {:?}", r.extra);
         assert_eq!(r.header("etag"), Some(etag.as_str()), "304 carries the ETag");
     }
     // HEAD too.
-    let r = http(
-        addr,
-        &req(addr, "HEAD", "/", &format!("If-None-Match: {etag}\r\nConnection: close\r\n")),
-    );
+    let r = http(addr, &req(addr, "HEAD", "/", &format!("If-None-Match: {etag}\r\nConnection: close\r\n")));
     assert_eq!(r.status, 304);
     // Tags that do not match give the page.
     for inm in ["\"nope\"", "W/\"nope\", \"also-not\""] {
-        let r = http(
-            addr,
-            &req(addr, "GET", "/", &format!("If-None-Match: {inm}\r\nConnection: close\r\n")),
-        );
+        let r = http(addr, &req(addr, "GET", "/", &format!("If-None-Match: {inm}\r\nConnection: close\r\n")));
         assert_eq!(r.status, 200, "If-None-Match: {inm}");
         assert_eq!(r.body, first.body);
     }
     // Another file's tag does not match this one.
     let css_tag = get(addr, "/post").header("etag").unwrap().to_string();
     assert_ne!(css_tag, etag);
-    let r = http(
-        addr,
-        &req(addr, "GET", "/", &format!("If-None-Match: {css_tag}\r\nConnection: close\r\n")),
-    );
+    let r = http(addr, &req(addr, "GET", "/", &format!("If-None-Match: {css_tag}\r\nConnection: close\r\n")));
     assert_eq!(r.status, 200);
     // A 304 on a keep-alive connection leaves it usable (no stray body bytes).
     let mut c = HttpClient::connect(addr);
@@ -155,11 +141,7 @@ fn head_has_headers_and_no_body() {
         let full = get(addr, path);
         let r = http(addr, &req(addr, "HEAD", path, "Connection: close\r\n"));
         assert_eq!(r.status, 200, "HEAD {path}");
-        assert_eq!(
-            r.content_length(),
-            Some(full.body.len()),
-            "HEAD {path}: Content-Length of the GET body"
-        );
+        assert_eq!(r.content_length(), Some(full.body.len()), "HEAD {path}: Content-Length of the GET body");
         assert_eq!(r.header("content-type"), full.header("content-type"));
         assert_eq!(r.header("etag"), full.header("etag"));
         assert!(r.closed && r.extra.is_empty(), "HEAD {path} sent a body: {} bytes", r.extra.len());
@@ -332,11 +314,7 @@ fn head_of_size(addr: SocketAddr, total: usize) -> Vec<u8> {
 fn head_over_8192_bytes_is_431() {
     let server = Server::start(&[]);
     let addr = server.addr();
-    assert_eq!(
-        http(addr, &head_of_size(addr, 8192)).status,
-        200,
-        "a head of exactly 8192 bytes is fine"
-    );
+    assert_eq!(http(addr, &head_of_size(addr, 8192)).status, 200, "a head of exactly 8192 bytes is fine");
     let r = http(addr, &head_of_size(addr, 8193));
     assert_eq!(r.status, 431);
     assert!(r.closed);
@@ -432,11 +410,7 @@ fn traversal_attempts_are_404_and_never_leak() {
 fn absolute_form_traversal_is_404_and_never_leaks() {
     let server = Server::start(&[]);
     let addr = server.addr();
-    for target in [
-        "http://x/../../etc/passwd",
-        "http://x/%2e%2e/Cargo.toml",
-        "http://127.0.0.1/../Cargo.toml",
-    ] {
+    for target in ["http://x/../../etc/passwd", "http://x/%2e%2e/Cargo.toml", "http://127.0.0.1/../Cargo.toml"] {
         let raw = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         let r = http(addr, raw.as_bytes());
         assert_no_leak(&r, target);
@@ -474,13 +448,9 @@ fn www_folder_is_served_and_symlinks_out_are_404() {
     assert_eq!((css.status, css.body_str().as_str()), (200, "body { color: red }"));
     assert!(css.header("content-type").unwrap().starts_with("text/css"));
     // A symlink leading out is never served, however it is reached.
-    for path in [
-        "/leak.txt",
-        "/rel-leak.txt",
-        "/outdir/secret.txt",
-        "/../outside/secret.txt",
-        "/%2e%2e/outside/secret.txt",
-    ] {
+    for path in
+        ["/leak.txt", "/rel-leak.txt", "/outdir/secret.txt", "/../outside/secret.txt", "/%2e%2e/outside/secret.txt"]
+    {
         let r = get(addr, path);
         assert!(!r.body_str().contains("TOP SECRET"), "{path} leaked");
         assert_eq!(r.status, 404, "{path}");
@@ -512,10 +482,7 @@ fn request_timeout_closes_a_partial_head() {
     let mut silent = HttpClient::connect(addr);
     let rest = slow.read_to_eof();
     let elapsed = start.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(800) && elapsed <= Duration::from_secs(3),
-        "closed after {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(800) && elapsed <= Duration::from_secs(3), "closed after {elapsed:?}");
     let text = String::from_utf8_lossy(&rest);
     assert!(rest.is_empty() || text.starts_with("HTTP/1.1 408"), "unexpected answer: {text}");
     let rest = silent.read_to_eof();
@@ -530,10 +497,7 @@ fn request_timeout_closes_a_partial_head() {
         if dribbler.eof_within(Duration::from_millis(200)).is_some() {
             break;
         }
-        assert!(
-            start.elapsed() <= Duration::from_secs(3),
-            "a dribbled head outlived --request-timeout"
-        );
+        assert!(start.elapsed() <= Duration::from_secs(3), "a dribbled head outlived --request-timeout");
     }
     assert!(start.elapsed() >= Duration::from_millis(800), "closed after {:?}", start.elapsed());
 }
@@ -549,10 +513,7 @@ fn keepalive_timeout_closes_an_idle_connection() {
     let rest = c.read_to_eof();
     let elapsed = idle_since.elapsed();
     assert!(rest.is_empty(), "sent after the response: {:?}", String::from_utf8_lossy(&rest));
-    assert!(
-        elapsed >= Duration::from_millis(800) && elapsed <= Duration::from_secs(3),
-        "closed after {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(800) && elapsed <= Duration::from_secs(3), "closed after {elapsed:?}");
 }
 
 #[test]

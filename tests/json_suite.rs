@@ -15,8 +15,7 @@ const MAX_DEPTH: usize = 512;
 fn corpus_dir() -> PathBuf {
     match std::env::var_os("JSON_TEST_SUITE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/JSONTestSuite/test_parsing"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/JSONTestSuite/test_parsing"),
     }
 }
 
@@ -39,11 +38,7 @@ fn json_test_suite() {
     let mut implementation_defined = Vec::new();
     let mut failures = Vec::new();
     for path in paths {
-        let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-        else {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
         };
         if !name.ends_with(".json") {
@@ -72,17 +67,7 @@ fn json_test_suite() {
     }
 
     println!("i_ files:\n{}", implementation_defined.join("\n"));
-    println!(
-        "JSONTestSuite: {yes} y_ accepted, {no} n_ rejected, {either} i_ parsed without panic"
-    );
-    assert!(
-        failures.is_empty(),
-        "JSONTestSuite failures:\n{}",
-        failures.join("\n")
-    );
-    assert!(
-        yes > 0 && no > 0 && either > 0,
-        "corpus at {} looks incomplete",
-        dir.display()
-    );
+    println!("JSONTestSuite: {yes} y_ accepted, {no} n_ rejected, {either} i_ parsed without panic");
+    assert!(failures.is_empty(), "JSONTestSuite failures:\n{}", failures.join("\n"));
+    assert!(yes > 0 && no > 0 && either > 0, "corpus at {} looks incomplete", dir.display());
 }

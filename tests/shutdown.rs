@@ -46,9 +46,7 @@ fn sigterm_closes_everything_with_1001_and_exits_0() {
     drop(sockets);
     drop(idle);
     drop(fresh);
-    let status = server
-        .wait_exit(Duration::from_millis(2500))
-        .expect("still running 2.5 s after SIGTERM");
+    let status = server.wait_exit(Duration::from_millis(2500)).expect("still running 2.5 s after SIGTERM");
     assert!(status.success(), "exit status {status:?}");
     assert_eq!(status.code(), Some(0));
     // Everyone answered, so there was no reason to wait out the 2 s.
@@ -71,9 +69,7 @@ fn sigterm_does_not_wait_more_than_2s_for_silent_peers() {
     for ws in &mut silent {
         assert_eq!(ws.recv_close(), Some(1001));
     }
-    let status = server
-        .wait_exit(Duration::from_millis(2500))
-        .expect("still running 2.5 s after SIGTERM");
+    let status = server.wait_exit(Duration::from_millis(2500)).expect("still running 2.5 s after SIGTERM");
     assert!(status.success(), "exit status {status:?}");
     assert!(
         start.elapsed() >= Duration::from_millis(1500),
@@ -96,9 +92,7 @@ fn sigint_exits_0_too() {
     idle.read_to_eof();
     drop(ws);
     drop(idle);
-    let status = server
-        .wait_exit(Duration::from_millis(2500))
-        .expect("still running 2.5 s after SIGINT");
+    let status = server.wait_exit(Duration::from_millis(2500)).expect("still running 2.5 s after SIGINT");
     assert_eq!(status.code(), Some(0));
     assert!(start.elapsed() < Duration::from_millis(2500));
 }

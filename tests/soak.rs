@@ -21,8 +21,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    CLOSE, FrameParser, PING, Rng, Server, TEXT, Ws, abort_with_rst, client_frame, danmaku_id,
-    fd_count, rss_kib,
+    CLOSE, FrameParser, PING, Rng, Server, TEXT, Ws, abort_with_rst, client_frame, danmaku_id, fd_count, rss_kib,
 };
 
 const ROOMS: usize = 5;
@@ -33,10 +32,7 @@ const POSTS_PER_SEC: u64 = 200;
 const SEED: u64 = 0x50A4_0000_0000_0001;
 
 fn soak_duration() -> Duration {
-    let secs = std::env::var("SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(20.0);
+    let secs = std::env::var("SOAK_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(20.0);
     Duration::from_secs_f64(secs.max(1.0))
 }
 
@@ -61,34 +57,20 @@ impl Stats {
 }
 
 /// Checks one danmaku frame of `room` against the last id seen; returns the new last id.
-fn check_danmaku(
-    payload: &[u8],
-    room: usize,
-    last: Option<u64>,
-    who: &str,
-    stats: &Stats,
-) -> Option<u64> {
+fn check_danmaku(payload: &[u8], room: usize, last: Option<u64>, who: &str, stats: &Stats) -> Option<u64> {
     let Some(id) = danmaku_id(payload) else {
-        stats.problem(format!(
-            "{who}: not a danmaku: {}",
-            String::from_utf8_lossy(payload)
-        ));
+        stats.problem(format!("{who}: not a danmaku: {}", String::from_utf8_lossy(payload)));
         return last;
     };
     let tag = format!("\"msg\":\"r{room} #");
     if !payload.windows(tag.len()).any(|w| w == tag.as_bytes()) {
-        stats.problem(format!(
-            "{who}: a danmaku of another room: {}",
-            String::from_utf8_lossy(payload)
-        ));
+        stats.problem(format!("{who}: a danmaku of another room: {}", String::from_utf8_lossy(payload)));
     }
     stats.deliveries.fetch_add(1, Ordering::Relaxed);
     if let Some(last) = last
         && id != last + 1
     {
-        stats
-            .losses
-            .fetch_add(id.saturating_sub(last + 1).max(1), Ordering::Relaxed);
+        stats.losses.fetch_add(id.saturating_sub(last + 1).max(1), Ordering::Relaxed);
         stats.problem(format!("{who}: id {id} after {last}"));
     }
     Some(id)
@@ -185,12 +167,7 @@ fn drain_wall(w: &mut Wall, buf: &mut [u8], stats: &Stats, who: &str) -> bool {
 fn end_wall(mut w: Wall, rng: &mut Rng, buf: &mut [u8], stats: &Stats, who: &str) {
     match rng.below(4) {
         0 => {
-            let _ = w.stream.write_all(&client_frame(
-                true,
-                CLOSE,
-                &1000u16.to_be_bytes(),
-                [1, 2, 3, 4],
-            ));
+            let _ = w.stream.write_all(&client_frame(true, CLOSE, &1000u16.to_be_bytes(), [1, 2, 3, 4]));
             let deadline = Instant::now() + Duration::from_secs(2);
             loop {
                 let open = pump(&mut w.stream, &mut w.parser, buf).unwrap_or(false);
@@ -219,12 +196,7 @@ fn end_wall(mut w: Wall, rng: &mut Rng, buf: &mut [u8], stats: &Stats, who: &str
             }
         }
         1 => {
-            let _ = w.stream.write_all(&client_frame(
-                true,
-                CLOSE,
-                &1001u16.to_be_bytes(),
-                [4, 3, 2, 1],
-            ));
+            let _ = w.stream.write_all(&client_frame(true, CLOSE, &1001u16.to_be_bytes(), [4, 3, 2, 1]));
         }
         2 => {}
         _ => abort_with_rst(w.stream),
@@ -256,10 +228,7 @@ fn churn(addr: SocketAddr, t: usize, stop: Arc<AtomicBool>, stats: Arc<Stats>) {
                             && w.born.elapsed() >= Duration::from_millis(500)
                             && w.received == 0
                         {
-                            stats.problem(format!(
-                                "{who}: received nothing in {:?}",
-                                w.born.elapsed()
-                            ));
+                            stats.problem(format!("{who}: received nothing in {:?}", w.born.elapsed()));
                         }
                         end_wall(w, &mut rng, &mut buf, &stats, &who);
                     } else {
@@ -270,11 +239,7 @@ fn churn(addr: SocketAddr, t: usize, stop: Arc<AtomicBool>, stats: Arc<Stats>) {
         }
         thread::sleep(Duration::from_millis(5));
     }
-    for (k, w) in walls
-        .into_iter()
-        .enumerate()
-        .filter_map(|(k, w)| Some((k, w?)))
-    {
+    for (k, w) in walls.into_iter().enumerate().filter_map(|(k, w)| Some((k, w?))) {
         let mut w = w;
         let who = format!("churner {t}.{k} at the end");
         if drain_wall(&mut w, &mut buf, &stats, &who) {
@@ -284,13 +249,7 @@ fn churn(addr: SocketAddr, t: usize, stop: Arc<AtomicBool>, stats: Arc<Stats>) {
 }
 
 /// A wall connected all along: must see every id of its room, 1..=final.
-fn stay(
-    addr: SocketAddr,
-    room: usize,
-    who: String,
-    final_ids: Arc<Vec<AtomicU64>>,
-    stats: Arc<Stats>,
-) -> u64 {
+fn stay(addr: SocketAddr, room: usize, who: String, final_ids: Arc<Vec<AtomicU64>>, stats: Arc<Stats>) -> u64 {
     let ws = Ws::connect(addr, &format!("/ws?room=r{room}"));
     stats.connections.fetch_add(1, Ordering::Relaxed);
     let (mut stream, already) = ws.into_parts();
@@ -313,16 +272,12 @@ fn stay(
             }
             let d = *deadline.get_or_insert(Instant::now() + Duration::from_secs(15));
             if Instant::now() >= d {
-                stats
-                    .losses
-                    .fetch_add(target - last.unwrap_or(0), Ordering::Relaxed);
+                stats.losses.fetch_add(target - last.unwrap_or(0), Ordering::Relaxed);
                 stats.problem(format!("{who}: got up to id {last:?} of {target}"));
                 break;
             }
         }
-        stream
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
         match stream.read(&mut buf) {
             Ok(0) => {
                 stats.problem(format!("{who}: closed by the server after id {last:?}"));
@@ -333,12 +288,7 @@ fn stay(
             Err(e) => panic!("{who}: {e}"),
         }
     }
-    let _ = stream.write_all(&client_frame(
-        true,
-        CLOSE,
-        &1000u16.to_be_bytes(),
-        [7, 7, 7, 7],
-    ));
+    let _ = stream.write_all(&client_frame(true, CLOSE, &1000u16.to_be_bytes(), [7, 7, 7, 7]));
     last.unwrap_or(0)
 }
 
@@ -373,23 +323,16 @@ fn post(
             if target > 0 && last == Some(target) {
                 return;
             }
-            if target > 0
-                && Instant::now()
-                    >= *deadline.get_or_insert(Instant::now() + Duration::from_secs(15))
-            {
+            if target > 0 && Instant::now() >= *deadline.get_or_insert(Instant::now() + Duration::from_secs(15)) {
                 reader_stats.problem(format!("{who}: got up to id {last:?} of {target}"));
                 return;
             }
-            reader
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
+            reader.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
             match reader.read(&mut buf) {
                 Ok(n) if n > 0 => parser.push(&buf[..n]),
                 Err(e) if common::is_read_timeout(&e) => {}
                 other => {
-                    reader_stats.problem(format!(
-                        "{who}: stopped reading its own posts at {last:?}: {other:?}"
-                    ));
+                    reader_stats.problem(format!("{who}: stopped reading its own posts at {last:?}: {other:?}"));
                     return;
                 }
             }
@@ -403,12 +346,7 @@ fn post(
         while posted < due {
             posted += 1;
             let msg = format!(r#"{{"msg":"r{room} #{posted} soak","mode":"top"}}"#);
-            batch.extend_from_slice(&client_frame(
-                true,
-                TEXT,
-                msg.as_bytes(),
-                (posted as u32).to_le_bytes(),
-            ));
+            batch.extend_from_slice(&client_frame(true, TEXT, msg.as_bytes(), (posted as u32).to_le_bytes()));
         }
         if !batch.is_empty() {
             stream.write_all(&batch).expect("post");
@@ -418,12 +356,7 @@ fn post(
     }
     final_ids[room].store(posted, Ordering::SeqCst);
     own.join().unwrap();
-    let _ = stream.write_all(&client_frame(
-        true,
-        CLOSE,
-        &1000u16.to_be_bytes(),
-        [8, 8, 8, 8],
-    ));
+    let _ = stream.write_all(&client_frame(true, CLOSE, &1000u16.to_be_bytes(), [8, 8, 8, 8]));
     posted
 }
 
@@ -451,15 +384,7 @@ fn churn_soak_loses_nothing_and_leaks_nothing() {
         .map(|i| {
             let (final_ids, stats) = (Arc::clone(&final_ids), Arc::clone(&stats));
             let room = i % ROOMS;
-            thread::spawn(move || {
-                stay(
-                    addr,
-                    room,
-                    format!("stayer {i} (r{room})"),
-                    final_ids,
-                    stats,
-                )
-            })
+            thread::spawn(move || stay(addr, room, format!("stayer {i} (r{room})"), final_ids, stats))
         })
         .collect();
     thread::sleep(Duration::from_millis(200)); // The stayers are in before the first post.
@@ -471,11 +396,7 @@ fn churn_soak_loses_nothing_and_leaks_nothing() {
         .collect();
     let posters: Vec<_> = (0..ROOMS)
         .map(|room| {
-            let (stop, final_ids, stats) = (
-                Arc::clone(&stop_posting),
-                Arc::clone(&final_ids),
-                Arc::clone(&stats),
-            );
+            let (stop, final_ids, stats) = (Arc::clone(&stop_posting), Arc::clone(&final_ids), Arc::clone(&stats));
             thread::spawn(move || post(addr, room, stop, final_ids, stats))
         })
         .collect();
@@ -532,24 +453,10 @@ fn churn_soak_loses_nothing_and_leaks_nothing() {
     for (i, got) in stayed.iter().enumerate() {
         assert_eq!(*got, posted[i % ROOMS], "stayer {i} (r{})", i % ROOMS);
     }
-    let expected_posts =
-        (duration.as_secs_f64() * POSTS_PER_SEC as f64 * ROOMS as f64 * 0.9) as u64;
-    assert!(
-        total_posts >= expected_posts,
-        "only {total_posts} posts (expected about {expected_posts})"
-    );
-    assert!(
-        fds_after <= fds_before + 3,
-        "fds {fds_after}, {fds_before} before"
-    );
-    assert!(
-        rss_after <= rss_before + 8 * 1024,
-        "RSS {rss_after} KiB, {rss_before} KiB before"
-    );
-    assert!(
-        log_problems.is_empty(),
-        "ERROR/WARN in the server log:\n{}",
-        log_problems.join("\n")
-    );
+    let expected_posts = (duration.as_secs_f64() * POSTS_PER_SEC as f64 * ROOMS as f64 * 0.9) as u64;
+    assert!(total_posts >= expected_posts, "only {total_posts} posts (expected about {expected_posts})");
+    assert!(fds_after <= fds_before + 3, "fds {fds_after}, {fds_before} before");
+    assert!(rss_after <= rss_before + 8 * 1024, "RSS {rss_after} KiB, {rss_before} KiB before");
+    assert!(log_problems.is_empty(), "ERROR/WARN in the server log:\n{}", log_problems.join("\n"));
     assert!(server.is_running());
 }

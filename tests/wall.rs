@@ -15,15 +15,11 @@ fn recv_json(ws: &mut Ws) -> Value {
 }
 
 fn str_field<'v>(v: &'v Value, key: &str) -> &'v str {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no string {key} in {v:?}"))
+    v.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no string {key} in {v:?}"))
 }
 
 fn num_field(v: &Value, key: &str) -> f64 {
-    v.get(key)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("no number {key} in {v:?}"))
+    v.get(key).and_then(Value::as_f64).unwrap_or_else(|| panic!("no number {key} in {v:?}"))
 }
 
 /// A danmaku broadcast with these fields; `time` within a minute of now.
@@ -36,10 +32,7 @@ fn assert_danmaku(v: &Value, id: u64, msg: &str, color: &str, size: &str, mode: 
     assert_eq!(str_field(v, "mode"), mode, "{v:?}");
     let time = num_field(v, "time");
     let now = common::unix_ms() as f64;
-    assert!(
-        time.fract() == 0.0 && (now - time).abs() < 60_000.0,
-        "time {time} is not now ({now})"
-    );
+    assert!(time.fract() == 0.0 && (now - time).abs() < 60_000.0, "time {time} is not now ({now})");
 }
 
 /// An error answer with a non-empty reason; returns the reason.
@@ -68,7 +61,9 @@ fn a_post_reaches_the_whole_room_and_only_it() {
     for ws in [&mut a, &mut b] {
         let text = ws.recv_text();
         assert!(
-            text.starts_with(r##"{"type":"danmaku","id":1,"msg":"hi","color":"#ff0000","size":"medium","mode":"scroll","time":"##),
+            text.starts_with(
+                r##"{"type":"danmaku","id":1,"msg":"hi","color":"#ff0000","size":"medium","mode":"scroll","time":"##
+            ),
             "{text}"
         );
         let v = json::parse(&text, 16).unwrap();
@@ -195,11 +190,7 @@ fn blocklisted_words_are_rejected_in_any_case() {
     std::fs::write(&file, "badword\nTwo Words\n").unwrap();
     let server = Server::start(&["--blocklist", file.to_str().unwrap(), "--rate", "0"]);
     let mut ws = Ws::connect(server.addr(), "/ws?room=bl");
-    for post in [
-        r#"{"msg":"this is BadWord here"}"#,
-        r#"{"msg":"BADWORD"}"#,
-        r#"{"msg":"say two words now"}"#,
-    ] {
+    for post in [r#"{"msg":"this is BadWord here"}"#, r#"{"msg":"BADWORD"}"#, r#"{"msg":"say two words now"}"#] {
         ws.send_text(post);
         assert_error(&recv_json(&mut ws));
     }

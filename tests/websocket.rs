@@ -20,18 +20,10 @@ fn assert_closed_with(ws: &mut Ws, code: u16, what: &str) {
     let Some(close) = frames.iter().position(|f| f.opcode == CLOSE) else {
         panic!("{what}: no close frame before EOF: {frames:?}");
     };
-    assert_eq!(
-        frames[close].close_code(),
-        Some(code),
-        "{what}: {:?}",
-        String::from_utf8_lossy(&frames[close].payload)
-    );
+    assert_eq!(frames[close].close_code(), Some(code), "{what}: {:?}", String::from_utf8_lossy(&frames[close].payload));
     assert_eq!(close, frames.len() - 1, "{what}: frames after the close frame: {frames:?}");
     // Any reason is UTF-8 (§5.5.1).
-    assert!(
-        std::str::from_utf8(&frames[close].payload[2..]).is_ok(),
-        "{what}: close reason not UTF-8"
-    );
+    assert!(std::str::from_utf8(&frames[close].payload[2..]).is_ok(), "{what}: close reason not UTF-8");
 }
 
 #[test]
@@ -78,11 +70,7 @@ fn fragmented_message_with_an_interleaved_ping() {
     let pong = ws.recv();
     assert_eq!((pong.opcode, pong.payload.as_slice()), (PONG, &b"in the middle"[..]));
     let f = ws.recv();
-    assert_eq!(
-        (f.fin, f.opcode, f.payload.as_slice()),
-        (true, TEXT, &b"Hello world"[..]),
-        "echoed whole"
-    );
+    assert_eq!((f.fin, f.opcode, f.payload.as_slice()), (true, TEXT, &b"Hello world"[..]), "echoed whole");
     // Binary too, and a 125-byte ping (the largest allowed) gets its payload back.
     ws.send_frame(false, BINARY, &[1, 2]);
     let big_ping = [0x5Au8; 125];

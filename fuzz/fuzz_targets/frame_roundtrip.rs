@@ -44,7 +44,12 @@ const BUDGET: usize = 200_000;
 const MAX_FRAMES: usize = 64;
 
 fn limits(max_message: usize) -> WsLimits {
-    WsLimits { max_message, ping_interval: None, ping_timeout: Duration::from_secs(10), close_timeout: Duration::from_secs(10) }
+    WsLimits {
+        max_message,
+        ping_interval: None,
+        ping_timeout: Duration::from_secs(10),
+        close_timeout: Duration::from_secs(10),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +90,8 @@ impl Cursor<'_> {
 }
 
 fn opcode_from_nibble(n: u8) -> Opcode {
-    const ALL: [Opcode; 6] = [Opcode::Continuation, Opcode::Text, Opcode::Binary, Opcode::Close, Opcode::Ping, Opcode::Pong];
+    const ALL: [Opcode; 6] =
+        [Opcode::Continuation, Opcode::Text, Opcode::Binary, Opcode::Close, Opcode::Ping, Opcode::Pong];
     match n {
         0x0 => Opcode::Continuation,
         0x1 => Opcode::Text,
@@ -108,7 +114,8 @@ fn fix_text(frames: &mut [Frame], start: usize, complete: bool) {
     if frames[start].opcode != Opcode::Text {
         return;
     }
-    let data: Vec<u8> = frames[start..].iter().filter(|f| !f.opcode.is_control()).flat_map(|f| f.payload.iter().copied()).collect();
+    let data: Vec<u8> =
+        frames[start..].iter().filter(|f| !f.opcode.is_control()).flat_map(|f| f.payload.iter().copied()).collect();
     let bad = match std::str::from_utf8(&data) {
         Ok(_) => false,
         Err(e) => complete || e.error_len().is_some(),
@@ -359,7 +366,10 @@ fn decode_events(role: Role, events: &[WsEvent]) -> Vec<Ev> {
                 }
                 if h.opcode == Opcode::Close {
                     // Compare the code; the reason is free text, but UTF-8 (§5.5.1).
-                    assert!(payload.len() >= 2 && std::str::from_utf8(&payload[2..]).is_ok(), "close payload {payload:x?}");
+                    assert!(
+                        payload.len() >= 2 && std::str::from_utf8(&payload[2..]).is_ok(),
+                        "close payload {payload:x?}"
+                    );
                     payload.truncate(2);
                 }
                 Ev::Sent(h.opcode, payload)
@@ -382,7 +392,9 @@ fn check_role(role: Role, frames: &[Frame], max_message: usize, expect: &[Ev], r
     let whole = feed(role, max_message, &stream, &[]);
     let got = decode_events(role, &whole);
     if got != expect {
-        panic!("{role:?}, max_message {max_message}: events differ from the expected ones\nexpected: {expect:?}\ngot:      {got:?}\nframes: {frames:?}");
+        panic!(
+            "{role:?}, max_message {max_message}: events differ from the expected ones\nexpected: {expect:?}\ngot:      {got:?}\nframes: {frames:?}"
+        );
     }
     let n = stream.len();
     let mut ways: Vec<Vec<usize>> = vec![cut_points(n, 1, rng), cut_points(n, rng.range(2, 8), rng)];
@@ -395,7 +407,11 @@ fn check_role(role: Role, frames: &[Frame], max_message: usize, expect: &[Ev], r
     }
     for cuts in ways {
         let split = feed(role, max_message, &stream, &cuts);
-        assert!(split == whole, "{role:?}: split at {:?} gives {split:?}, whole {whole:?}", &cuts[..cuts.len().min(16)]);
+        assert!(
+            split == whole,
+            "{role:?}: split at {:?} gives {split:?}, whole {whole:?}",
+            &cuts[..cuts.len().min(16)]
+        );
     }
 }
 

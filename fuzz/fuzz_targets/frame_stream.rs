@@ -92,7 +92,10 @@ fn check_events(role: Role, events: &[WsEvent]) {
                     Opcode::Close => {
                         assert!(payload.len() >= 2, "{role:?}: a close without a code");
                         let code = u16::from_be_bytes([payload[0], payload[1]]);
-                        assert!(matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999), "{role:?}: sent close code {code}");
+                        assert!(
+                            matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999),
+                            "{role:?}: sent close code {code}"
+                        );
                         assert!(std::str::from_utf8(&payload[2..]).is_ok(), "{role:?}: close reason not UTF-8");
                         assert_eq!(next, Some(&WsEvent::Finish), "{role:?}: our close is not followed by Finish");
                         close_sent = true;
@@ -115,7 +118,8 @@ fuzz_target!(|data: &[u8]| {
     for role in [Role::Server, Role::Client] {
         let whole = feed(role, data, &[]);
         check_events(role, &whole);
-        let mut ways = vec![cut_points(n, 1, &mut rng), cut_points(n, rng.range(2, 8), &mut rng), cut_points(n, 16, &mut rng)];
+        let mut ways =
+            vec![cut_points(n, 1, &mut rng), cut_points(n, rng.range(2, 8), &mut rng), cut_points(n, 16, &mut rng)];
         let size = rng.range(2, 17);
         ways.push((size..n).step_by(size).collect());
         if n <= 1024 {

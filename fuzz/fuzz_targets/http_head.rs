@@ -108,7 +108,8 @@ fn check_limits(data: &[u8], small: &HeadLimits) {
     let n = data.len();
     let unlimited = HeadLimits { max_head_bytes: usize::MAX, max_headers: HEADER_SLOTS };
     let u = parse_head(data, &unlimited);
-    let too_large = |r: &Result<_, HeadError>| matches!(r, Err(HeadError::HeadTooLarge | HeadError::RequestLineTooLong));
+    let too_large =
+        |r: &Result<_, HeadError>| matches!(r, Err(HeadError::HeadTooLarge | HeadError::RequestLineTooLong));
 
     let m = small.max_head_bytes;
     let r = parse_head(data, &HeadLimits { max_head_bytes: m, max_headers: HEADER_SLOTS });
@@ -208,7 +209,8 @@ fn run(input: &[&[u8]], limits: HeadLimits, pages: &mut Pages) -> Outcome {
 
 fn check_connection(data: &[u8], limits: HeadLimits, pages: &mut Pages, rng: &mut Rng, every_way: bool) {
     let whole = run(&[data], limits, pages);
-    let splits = if every_way { splittings(data, rng, 128) } else { vec![pieces(data, &cut_points(data.len(), 1, rng))] };
+    let splits =
+        if every_way { splittings(data, rng, 128) } else { vec![pieces(data, &cut_points(data.len(), 1, rng))] };
     for split in splits {
         let lens: Vec<usize> = split.iter().map(|p| p.len()).collect();
         let got = run(&split, limits, pages);

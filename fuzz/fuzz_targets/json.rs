@@ -265,11 +265,44 @@ struct Gen<'a> {
 }
 
 const AWKWARD: &[char] = &[
-    '"', '\\', '/', '<', '>', '&', '\u{0}', '\u{8}', '\u{c}', '\n', '\r', '\t', '\u{1f}', '\u{7f}', '\u{80}', '\u{85}',
-    'é', '中', '弹', '\u{2028}', '\u{2029}', '\u{3000}', '\u{fdd0}', '\u{feff}', '\u{fffd}', '\u{ffff}', '😀', '𝄞',
-    '\u{10000}', '\u{10ffff}', ' ', '\u{d7ff}', '\u{e000}',
+    '"',
+    '\\',
+    '/',
+    '<',
+    '>',
+    '&',
+    '\u{0}',
+    '\u{8}',
+    '\u{c}',
+    '\n',
+    '\r',
+    '\t',
+    '\u{1f}',
+    '\u{7f}',
+    '\u{80}',
+    '\u{85}',
+    'é',
+    '中',
+    '弹',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{3000}',
+    '\u{fdd0}',
+    '\u{feff}',
+    '\u{fffd}',
+    '\u{ffff}',
+    '😀',
+    '𝄞',
+    '\u{10000}',
+    '\u{10ffff}',
+    ' ',
+    '\u{d7ff}',
+    '\u{e000}',
 ];
-const WORDS: &[&str] = &["msg", "color", "size", "mode", "small", "medium", "large", "scroll", "top", "bottom", "#A0b1C2", "#fff", " hi ", ""];
+const WORDS: &[&str] = &[
+    "msg", "color", "size", "mode", "small", "medium", "large", "scroll", "top", "bottom", "#A0b1C2", "#fff", " hi ",
+    "",
+];
 
 impl Gen<'_> {
     fn byte(&mut self) -> u8 {
@@ -297,7 +330,9 @@ impl Gen<'_> {
                     char::from_u32(code).unwrap_or('\u{fffd}')
                 }
                 _ => {
-                    let code = 0x10000 + ((u32::from(self.byte()) << 16 | u32::from(self.byte()) << 8 | u32::from(self.byte())) % 0x10_0000);
+                    let code = 0x10000
+                        + ((u32::from(self.byte()) << 16 | u32::from(self.byte()) << 8 | u32::from(self.byte()))
+                            % 0x10_0000);
                     char::from_u32(code).unwrap_or('\u{10ffff}')
                 }
             };

@@ -61,7 +61,8 @@ fn check_validator(data: &[u8], rng: &mut Rng) {
         let truncated = impossible.is_none();
         assert_eq!(truncated, std::str::from_utf8(data).unwrap_err().error_len().is_none());
     }
-    let mut ways: Vec<Vec<usize>> = vec![vec![], cut_points(data.len(), 1, rng), cut_points(data.len(), rng.range(2, 10), rng)];
+    let mut ways: Vec<Vec<usize>> =
+        vec![vec![], cut_points(data.len(), 1, rng), cut_points(data.len(), rng.range(2, 10), rng)];
     ways.push((1..data.len()).collect());
     for cuts in ways {
         let split = pieces(data, &cuts);
@@ -80,7 +81,10 @@ fn check_validator(data: &[u8], rng: &mut Rng) {
             None if !valid => Some(split.len()),
             None => None,
         };
-        assert_eq!(failed_at, expect, "failed at the wrong piece: {data:x?} cut at {cuts:?}, impossible byte {impossible:?}");
+        assert_eq!(
+            failed_at, expect,
+            "failed at the wrong piece: {data:x?} cut at {cuts:?}, impossible byte {impossible:?}"
+        );
     }
 }
 
@@ -115,7 +119,10 @@ fn check_assembler(data: &[u8], rng: &mut Rng) {
     };
     let whole = run(&[]);
     if valid {
-        let expect = vec![WsEvent::Message(danmaku_wall::protocol::ws_conn::Message { opcode: Opcode::Text, data: data.to_vec() })];
+        let expect = vec![WsEvent::Message(danmaku_wall::protocol::ws_conn::Message {
+            opcode: Opcode::Text,
+            data: data.to_vec(),
+        })];
         assert_eq!(whole, expect, "valid text, fragments {:?}", frags.iter().map(|f| f.len()).collect::<Vec<_>>());
     } else {
         assert_eq!(whole.len(), 2, "invalid text gave {whole:?}");

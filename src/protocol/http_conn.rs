@@ -184,7 +184,12 @@ fn handle(head: &RequestHead<'_>, ctx: &mut HttpContext<'_>, events: &mut Vec<Ht
         return reject(events, Status::NotFound, &[], keep_alive);
     };
     let mut out = Vec::with_capacity(256);
-    let cache = [("Content-Type", page.content_type), ("ETag", &page.etag), ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff")];
+    let cache = [
+        ("Content-Type", page.content_type),
+        ("ETag", &page.etag),
+        ("Cache-Control", "no-cache"),
+        ("X-Content-Type-Options", "nosniff"),
+    ];
     if head.if_none_match.is_some_and(|inm| pages::if_none_match(inm, &page.etag)) {
         http::write_response_head(&mut out, Status::NotModified, &cache[1..3], None, keep_alive);
         events.push(HttpEvent::Send(out));
@@ -202,7 +207,13 @@ fn handle(head: &RequestHead<'_>, ctx: &mut HttpContext<'_>, events: &mut Vec<Ht
 }
 
 /// An error response with a one-line text body. Returns the body's length.
-pub fn error_response(events: &mut Vec<HttpEvent>, status: Status, headers: &[(&str, &str)], head_only: bool, keep_alive: bool) -> usize {
+pub fn error_response(
+    events: &mut Vec<HttpEvent>,
+    status: Status,
+    headers: &[(&str, &str)],
+    head_only: bool,
+    keep_alive: bool,
+) -> usize {
     let body = format!("{} {}\n", status.code(), status.reason());
     let mut all = vec![("Content-Type", "text/plain; charset=utf-8")];
     all.extend_from_slice(headers);

@@ -53,7 +53,9 @@ fn get(path: &str) -> String {
 }
 
 fn upgrade(path: &str, extra: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n")
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
 }
 
 #[test]
@@ -103,7 +105,8 @@ fn etag_gives_304() {
 #[test]
 fn pipelined_requests_are_answered_in_order_at_every_split() {
     let mut h = Harness::new();
-    let input = [get("/nope"), get("/"), "HEAD /post HTTP/1.1\r\nHost: h\r\n\r\n".to_string(), get("/missing")].concat();
+    let input =
+        [get("/nope"), get("/"), "HEAD /post HTTP/1.1\r\nHost: h\r\n\r\n".to_string(), get("/missing")].concat();
     let (_, whole) = h.run(input.as_bytes(), usize::MAX);
     for piece in [1, 2, 3, 7, 50, 333] {
         let (_, sent) = h.run(input.as_bytes(), piece);
@@ -116,7 +119,8 @@ fn pipelined_requests_are_answered_in_order_at_every_split() {
 #[test]
 fn connection_close_and_http_1_0_end_the_connection() {
     let mut h = Harness::new();
-    let (events, _) = h.run(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", usize::MAX);
+    let (events, _) =
+        h.run(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", usize::MAX);
     assert!(matches!(events.last(), Some(HttpEvent::Close)));
     assert_eq!(events.iter().filter(|e| matches!(e, HttpEvent::SendBody(_))).count(), 1, "nothing after close");
     let (events, _) = h.run(b"GET / HTTP/1.0\r\n\r\n", usize::MAX);

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::wire::close::{ClosePayloadError, CloseCode, close_payload, parse_close_payload};
+use crate::wire::close::{CloseCode, ClosePayloadError, close_payload, parse_close_payload};
 use crate::wire::frame::{self, FrameError, FrameHeader, MAX_HEADER_LEN, Opcode};
 use crate::wire::utf8::Utf8Validator;
 
@@ -110,7 +110,9 @@ impl fmt::Display for ProtocolError {
 enum State {
     Open,
     /// We sent a close frame and wait for the peer's until the deadline (§7.1.2).
-    CloseSent { deadline: Instant },
+    CloseSent {
+        deadline: Instant,
+    },
     /// Done: nothing more is read or sent.
     Closed,
 }
@@ -239,7 +241,8 @@ impl WsConn {
             (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
             _ => {}
         }
-        let too_big = |have: usize| header.payload_len > (self.limits.max_message - have.min(self.limits.max_message)) as u64;
+        let too_big =
+            |have: usize| header.payload_len > (self.limits.max_message - have.min(self.limits.max_message)) as u64;
         match header.opcode {
             Opcode::Text | Opcode::Binary => {
                 if self.message.is_some() {
@@ -373,16 +376,19 @@ impl WsConn {
             _ => {}
         }
         if let Some(sent) = self.unanswered_ping
-            && now >= sent + self.limits.ping_timeout {
-                self.state = State::Closed;
-                return events.push(WsEvent::Abort("no answer to ping"));
-            }
+            && now >= sent + self.limits.ping_timeout
+        {
+            self.state = State::Closed;
+            return events.push(WsEvent::Abort("no answer to ping"));
+        }
         if let (Some(due), Some(interval)) = (self.next_ping, self.limits.ping_interval)
-            && now >= due && self.state == State::Open {
-                events.push(WsEvent::Send(self.frame_bytes(Opcode::Ping, b"")));
-                self.unanswered_ping.get_or_insert(now);
-                self.next_ping = Some(now + interval);
-            }
+            && now >= due
+            && self.state == State::Open
+        {
+            events.push(WsEvent::Send(self.frame_bytes(Opcode::Ping, b"")));
+            self.unanswered_ping.get_or_insert(now);
+            self.next_ping = Some(now + interval);
+        }
     }
 
     /// When [`on_timer`](Self::on_timer) next has work to do.

@@ -102,7 +102,12 @@ fn lengths_of_each_form() {
 
 #[test]
 fn every_ping_gets_its_own_pong() {
-    let bytes = [client_frame(true, Opcode::Ping, b"a"), client_frame(true, Opcode::Ping, b""), client_frame(true, Opcode::Ping, &[9; 125])].concat();
+    let bytes = [
+        client_frame(true, Opcode::Ping, b"a"),
+        client_frame(true, Opcode::Ping, b""),
+        client_frame(true, Opcode::Ping, &[9; 125]),
+    ]
+    .concat();
     assert_eq!(
         feed_every_way(&bytes, LIMITS),
         vec![
@@ -145,12 +150,20 @@ fn protocol_errors_close_with_1002() {
 #[test]
 fn invalid_utf8_closes_with_1007_even_across_fragments() {
     assert_eq!(failure_code(&client_frame(true, Opcode::Text, b"\xff"), LIMITS), Some(1007));
-    let split_char = [client_frame(false, Opcode::Text, "κ".as_bytes().get(..1).unwrap()), client_frame(true, Opcode::Continuation, b"x")].concat();
+    let split_char = [
+        client_frame(false, Opcode::Text, "κ".as_bytes().get(..1).unwrap()),
+        client_frame(true, Opcode::Continuation, b"x"),
+    ]
+    .concat();
     assert_eq!(failure_code(&split_char, LIMITS), Some(1007));
     let truncated = client_frame(true, Opcode::Text, b"ok\xe2\x82");
     assert_eq!(failure_code(&truncated, LIMITS), Some(1007));
     // A character split across fragments is fine.
-    let ok = [client_frame(false, Opcode::Text, &"κ".as_bytes()[..1]), client_frame(true, Opcode::Continuation, &"κ".as_bytes()[1..])].concat();
+    let ok = [
+        client_frame(false, Opcode::Text, &"κ".as_bytes()[..1]),
+        client_frame(true, Opcode::Continuation, &"κ".as_bytes()[1..]),
+    ]
+    .concat();
     assert_eq!(feed_every_way(&ok, LIMITS), vec![text("κ")]);
     // Close reason not UTF-8.
     assert_eq!(failure_code(&client_frame(true, Opcode::Close, b"\x03\xe8\xff"), LIMITS), Some(1007));
@@ -172,7 +185,9 @@ fn max_message_is_inclusive_and_counts_all_fragments() {
     assert_eq!(feed_every_way(&at_limit, LIMITS).len(), 1);
     let over = client_frame(true, Opcode::Binary, &vec![1; 1001]);
     assert_eq!(failure_code(&over, LIMITS), Some(1009));
-    let fragments = [client_frame(false, Opcode::Text, &[b'a'; 600]), client_frame(true, Opcode::Continuation, &[b'a'; 401])].concat();
+    let fragments =
+        [client_frame(false, Opcode::Text, &[b'a'; 600]), client_frame(true, Opcode::Continuation, &[b'a'; 401])]
+            .concat();
     assert_eq!(failure_code(&fragments, LIMITS), Some(1009));
     // Refused at the header: a giant declared length never allocates or waits for data.
     let mut conn = WsConn::new(Role::Server, LIMITS, Instant::now());
@@ -199,7 +214,12 @@ fn close_handshake_started_by_the_peer() {
 #[test]
 fn close_inside_a_fragmented_message_is_answered_normally() {
     // Autobahn 7.1.5: text fragment, close, continuation.
-    let bytes = [client_frame(false, Opcode::Text, b"frag"), client_frame(true, Opcode::Close, b"\x03\xe8"), client_frame(true, Opcode::Continuation, b"x")].concat();
+    let bytes = [
+        client_frame(false, Opcode::Text, b"frag"),
+        client_frame(true, Opcode::Close, b"\x03\xe8"),
+        client_frame(true, Opcode::Continuation, b"x"),
+    ]
+    .concat();
     assert_eq!(feed_every_way(&bytes, LIMITS), vec![server_close(CloseCode::NORMAL, ""), WsEvent::Finish]);
 }
 

@@ -72,11 +72,14 @@ impl Server {
     pub fn bind(config: Config) -> io::Result<Server> {
         let addr = config.bind;
         let pages = match &config.www {
-            Some(dir) => Pages::from_dir(dir).map_err(|e| io::Error::new(e.kind(), format!("--www {}: {e}", dir.display())))?,
+            Some(dir) => {
+                Pages::from_dir(dir).map_err(|e| io::Error::new(e.kind(), format!("--www {}: {e}", dir.display())))?
+            }
             None => Pages::embedded(),
         };
         let blocklist = match &config.blocklist {
-            Some(path) => Blocklist::load(path).map_err(|e| io::Error::new(e.kind(), format!("--blocklist {}: {e}", path.display())))?,
+            Some(path) => Blocklist::load(path)
+                .map_err(|e| io::Error::new(e.kind(), format!("--blocklist {}: {e}", path.display())))?,
             None => Blocklist::default(),
         };
         match system::raise_fd_limit() {
@@ -121,13 +124,17 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             let now = Instant::now();
-            let wake = [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.flush_at].into_iter().flatten().min();
+            let wake = [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.flush_at]
+                .into_iter()
+                .flatten()
+                .min();
             // Round up so that we never wake a hair before a deadline and spin.
             let timeout = wake.map(|at| at.saturating_duration_since(now) + Duration::from_micros(500));
             if let Err(e) = self.poll.poll(&mut events, timeout)
-                && e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                return Err(e);
+            }
             let now = Instant::now();
             for event in events.iter() {
                 match event.token() {
@@ -154,10 +161,11 @@ impl Server {
             self.flush_if_due(now);
             self.conns.end_turn();
             if let Some(deadline) = self.shutdown_deadline
-                && (self.conns.is_empty() || now >= deadline) {
-                    log::info!("shut down ({} connections left)", self.conns.len());
-                    return Ok(());
-                }
+                && (self.conns.is_empty() || now >= deadline)
+            {
+                log::info!("shut down ({} connections left)", self.conns.len());
+                return Ok(());
+            }
         }
     }
 
@@ -336,7 +344,12 @@ impl Server {
         match app {
             App::Echo => {
                 let mut head = [0u8; frame::MAX_HEADER_LEN];
-                let header = frame::FrameHeader { fin: true, opcode: message.opcode, mask: None, payload_len: message.data.len() as u64 };
+                let header = frame::FrameHeader {
+                    fin: true,
+                    opcode: message.opcode,
+                    mask: None,
+                    payload_len: message.data.len() as u64,
+                };
                 let n = header.encode(&mut head);
                 self.queue(token, Chunk::Owned(head[..n].to_vec()));
                 self.queue(token, Chunk::Owned(message.data));
@@ -354,12 +367,15 @@ impl Server {
                     Outcome::Broadcast { json, members } => {
                         // Framed once; every member's queue gets a reference to these bytes.
                         let frame: Rc<[u8]> = frame::server_frame(Opcode::Text, json.as_bytes()).into();
-                        let too_slow = fan_out(&mut self.conns, &mut self.dirty, members, &frame, self.config.max_backlog);
+                        let too_slow =
+                            fan_out(&mut self.conns, &mut self.dirty, members, &frame, self.config.max_backlog);
                         for member in too_slow {
                             self.close_slow(member, now);
                         }
                     }
-                    Outcome::Reject { json } => self.queue(token, Chunk::Owned(frame::server_frame(Opcode::Text, json.as_bytes()))),
+                    Outcome::Reject { json } => {
+                        self.queue(token, Chunk::Owned(frame::server_frame(Opcode::Text, json.as_bytes())))
+                    }
                 }
             }
         }
@@ -368,7 +384,9 @@ impl Server {
     /// A member whose backlog would pass `--max-backlog`: what it has not started receiving
     /// is dropped and it is closed with 1008; the others are not slowed.
     fn close_slow(&mut self, token: usize, now: Instant) {
-        let Some(Connection { protocol: Protocol::WebSocket(ws, _), out, peer, .. }) = self.conns.get_mut(token) else { return };
+        let Some(Connection { protocol: Protocol::WebSocket(ws, _), out, peer, .. }) = self.conns.get_mut(token) else {
+            return;
+        };
         log::info!("{peer} fell {} bytes behind: closing with 1008", out.pending());
         out.drop_unstarted();
         let mut events = Vec::new();
@@ -387,19 +405,21 @@ impl Server {
 
     fn mark_dirty(&mut self, token: usize) {
         if let Some(conn) = self.conns.get_mut(token)
-            && !conn.dirty {
-                conn.dirty = true;
-                self.dirty.push(token);
-            }
+            && !conn.dirty
+        {
+            conn.dirty = true;
+            self.dirty.push(token);
+        }
     }
 
     /// Own replies (responses, echoes) past `--max-backlog`: stop reading until they drain,
     /// so a client that sends without reading cannot grow our memory.
     fn pause_if_backlogged(&mut self, token: usize) {
         if let Some(conn) = self.conns.get_mut(token)
-            && conn.out.pending() > self.config.max_backlog {
-                conn.read_paused = true;
-            }
+            && conn.out.pending() > self.config.max_backlog
+        {
+            conn.read_paused = true;
+        }
     }
 
     /// Flushes at the end of the loop turn, or, with `--flush-delay`, once the oldest queued
@@ -465,9 +485,10 @@ impl Server {
     /// `--close-timeout`.
     fn start_closing(&mut self, token: usize, now: Instant) {
         if let Some(conn) = self.conns.get_mut(token)
-            && conn.closing.is_none() {
-                conn.closing = Some(now + self.config.close_timeout);
-            }
+            && conn.closing.is_none()
+        {
+            conn.closing = Some(now + self.config.close_timeout);
+        }
         self.mark_dirty(token);
         self.reschedule(token);
     }
@@ -478,9 +499,11 @@ impl Server {
             log::debug!("{} WebSocket closed: {why}", conn.peer);
             if let App::Wall(member) = app
                 && let Some((moved, slot)) = self.wall.leave(member)
-                    && let Some(Connection { protocol: Protocol::WebSocket(_, App::Wall(m)), .. }) = self.conns.get_mut(moved) {
-                        m.seat.slot = slot;
-                    }
+                && let Some(Connection { protocol: Protocol::WebSocket(_, App::Wall(m)), .. }) =
+                    self.conns.get_mut(moved)
+            {
+                m.seat.slot = slot;
+            }
         } else {
             log::trace!("{} connection closed: {why}", conn.peer);
         }
@@ -553,7 +576,13 @@ impl Server {
 
 /// Queues one shared frame on every member that is open and has room for it under
 /// `max_backlog`; returns the members that have not (to be closed with 1008).
-fn fan_out(conns: &mut Connections, dirty: &mut Vec<usize>, members: &[usize], frame: &Rc<[u8]>, max_backlog: usize) -> Vec<usize> {
+fn fan_out(
+    conns: &mut Connections,
+    dirty: &mut Vec<usize>,
+    members: &[usize],
+    frame: &Rc<[u8]>,
+    max_backlog: usize,
+) -> Vec<usize> {
     let mut too_slow = Vec::new();
     for &member in members {
         let Some(conn) = conns.get_mut(member) else { continue };

@@ -25,10 +25,11 @@ impl Timers {
     /// `scheduled` is the connection's record of its live entry.
     pub fn schedule(&mut self, id: ConnId, at: Option<Instant>, scheduled: &mut Option<Instant>) {
         if let Some(at) = at
-            && scheduled.is_none_or(|s| at < s) {
-                self.heap.push(Reverse((at, id)));
-                *scheduled = Some(at);
-            }
+            && scheduled.is_none_or(|s| at < s)
+        {
+            self.heap.push(Reverse((at, id)));
+            *scheduled = Some(at);
+        }
     }
 
     /// The earliest deadline, for the poll timeout.

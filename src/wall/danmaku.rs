@@ -155,7 +155,8 @@ mod tests {
     fn defaults_and_fields() {
         let d = ok(r##"{"msg":"  hello  "}"##);
         assert_eq!((d.msg.as_str(), d.color_str(), d.size, d.mode), ("hello", "#ffffff", Size::Medium, Mode::Scroll));
-        let d = ok(r##"{"msg":"hi","color":"#A0b1C2","size":"large","mode":"top","extra":{"nested":[1,2,{"x":null}]}}"##);
+        let d =
+            ok(r##"{"msg":"hi","color":"#A0b1C2","size":"large","mode":"top","extra":{"nested":[1,2,{"x":null}]}}"##);
         assert_eq!((d.color_str(), d.size, d.mode), ("#a0b1c2", Size::Large, Mode::Top));
         assert_eq!(ok(r##"{"mode":"bottom","size":"small","msg":"x"}"##).mode, Mode::Bottom);
         assert_eq!(ok(r##"{"msg":"\ud83d\ude00 \u5f39\u5e55"}"##).msg, "😀 弹幕");

@@ -116,7 +116,10 @@ mod tests {
         assert_eq!(parse_close_payload(b"\x03\xe9bye"), Ok(Some((CloseCode::GOING_AWAY, "bye"))));
         assert_eq!(parse_close_payload(&[0x03, 0xEC]), Err(ClosePayloadError::InvalidCode(1004)));
         assert_eq!(parse_close_payload(&[0x03, 0xE8, 0xFF]), Err(ClosePayloadError::InvalidUtf8));
-        assert_eq!(parse_close_payload(b"\x0f\xa0\xce\xba\xe1\xbd\xb9"), Ok(Some((CloseCode(4000), "\u{3ba}\u{1f79}"))));
+        assert_eq!(
+            parse_close_payload(b"\x0f\xa0\xce\xba\xe1\xbd\xb9"),
+            Ok(Some((CloseCode(4000), "\u{3ba}\u{1f79}")))
+        );
     }
 
     #[test]

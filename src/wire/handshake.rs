@@ -105,9 +105,10 @@ pub fn check_upgrade<'b>(head: &RequestHead<'b>, allowed_origins: &[String]) -> 
         return Err(HandshakeError::HasBody);
     }
     if let Some(origin) = head.origin
-        && !origin_allowed(origin, host, allowed_origins) {
-            return Err(HandshakeError::ForbiddenOrigin);
-        }
+        && !origin_allowed(origin, host, allowed_origins)
+    {
+        return Err(HandshakeError::ForbiddenOrigin);
+    }
     Ok(key)
 }
 
@@ -206,7 +207,9 @@ mod tests {
 
     #[test]
     fn upgrade_rules() {
-        let ok = format!("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{KEY}Sec-WebSocket-Version: 13\r\n\r\n");
+        let ok = format!(
+            "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{KEY}Sec-WebSocket-Version: 13\r\n\r\n"
+        );
         assert_eq!(check(&ok, &[]), Ok(()));
         let cases = [
             ("Upgrade: websocket\r\n", "", HandshakeError::NotAnUpgrade),
@@ -225,7 +228,9 @@ mod tests {
             assert_eq!(check(&ok.replacen(from, to, 1), &[]), Err(expected), "{from} -> {to}");
         }
         // Case-insensitive tokens, in lists.
-        let mixed = ok.replace("Upgrade: websocket", "upgrade: WebSocket").replace("Connection: Upgrade", "connection: keep-alive, UPGRADE");
+        let mixed = ok
+            .replace("Upgrade: websocket", "upgrade: WebSocket")
+            .replace("Connection: Upgrade", "connection: keep-alive, UPGRADE");
         assert_eq!(check(&mixed, &[]), Ok(()));
         assert_eq!(HandshakeError::UnsupportedVersion.status().code(), 426);
         assert_eq!(HandshakeError::NotAnUpgrade.status().code(), 426);

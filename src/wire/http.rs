@@ -237,7 +237,8 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
                 return Err(HeadError::Malformed);
             }
             content_length_seen = true;
-            let digits = std::str::from_utf8(value).ok().filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+            let digits =
+                std::str::from_utf8(value).ok().filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
             match digits {
                 Some(d) => head.has_body |= d.bytes().any(|b| b != b'0'),
                 None => return Err(HeadError::Malformed),
@@ -281,7 +282,13 @@ pub fn trim(mut s: &[u8]) -> &[u8] {
 
 /// Appends a status line and headers, ending with the empty line. `content_length` is
 /// written when given (for HEAD, the length the GET body would have).
-pub fn write_response_head(out: &mut Vec<u8>, status: Status, headers: &[(&str, &str)], content_length: Option<usize>, keep_alive: bool) {
+pub fn write_response_head(
+    out: &mut Vec<u8>,
+    status: Status,
+    headers: &[(&str, &str)],
+    content_length: Option<usize>,
+    keep_alive: bool,
+) {
     let mut head = String::with_capacity(128);
     let _ = write!(head, "HTTP/1.1 {} {}\r\n", status.code(), status.reason());
     for (name, value) in headers {
@@ -348,7 +355,10 @@ Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
         assert!(!h.keep_alive() && h.host.is_none());
         let (h, _) = parse(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").unwrap().unwrap();
         assert!(h.keep_alive());
-        let (h, _) = parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nConnection: close\r\n\r\n").unwrap().unwrap();
+        let (h, _) =
+            parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nConnection: close\r\n\r\n")
+                .unwrap()
+                .unwrap();
         assert!(h.connection_upgrade && !h.keep_alive());
     }
 
@@ -361,7 +371,10 @@ Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
         let (h, _) = parse(b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap().unwrap();
         assert!(h.has_body);
         assert_eq!(parse(b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), Err(HeadError::Malformed));
-        assert_eq!(parse(b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"), Err(HeadError::Malformed));
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"),
+            Err(HeadError::Malformed)
+        );
     }
 
     #[test]
@@ -402,7 +415,8 @@ Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
     #[test]
     fn absolute_form_targets_route_on_their_path() {
-        let (h, _) = parse(b"GET http://example.com/wall?room=a HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap().unwrap();
+        let (h, _) =
+            parse(b"GET http://example.com/wall?room=a HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap().unwrap();
         assert_eq!((h.path(), h.query()), ("/wall", Some("room=a")));
         let (h, _) = parse(b"GET HTTPS://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap().unwrap();
         assert_eq!(h.path(), "/");

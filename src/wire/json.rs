@@ -147,10 +147,7 @@ pub fn parse(input: &str, max_depth: usize) -> Result<Value, JsonError> {
 pub fn parse_bytes(input: &[u8], max_depth: usize) -> Result<Value, JsonError> {
     match std::str::from_utf8(input) {
         Ok(text) => parse(text, max_depth),
-        Err(e) => Err(JsonError {
-            offset: e.valid_up_to(),
-            kind: JsonErrorKind::InvalidUtf8,
-        }),
+        Err(e) => Err(JsonError { offset: e.valid_up_to(), kind: JsonErrorKind::InvalidUtf8 }),
     }
 }
 
@@ -203,10 +200,7 @@ impl Parser<'_> {
     }
 
     fn error(&self, kind: JsonErrorKind) -> JsonError {
-        JsonError {
-            offset: self.pos,
-            kind,
-        }
+        JsonError { offset: self.pos, kind }
     }
 
     /// `kind` at the current byte, or `UnexpectedEnd` if there is none.
@@ -357,10 +351,7 @@ impl Parser<'_> {
     /// number's first byte.
     fn number(&mut self) -> Result<Value, JsonError> {
         let start = self.pos;
-        let invalid = JsonError {
-            offset: start,
-            kind: JsonErrorKind::InvalidNumber,
-        };
+        let invalid = JsonError { offset: start, kind: JsonErrorKind::InvalidNumber };
         self.eat(b'-');
         match self.peek() {
             Some(b'0') => self.pos += 1,
@@ -511,12 +502,7 @@ mod tests {
         Value::Array(items)
     }
     fn obj(members: Vec<(&str, Value)>) -> Value {
-        Value::Object(
-            members
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
+        Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
     fn fail(offset: usize, kind: JsonErrorKind) -> Result<Value, JsonError> {
         Err(JsonError { offset, kind })
@@ -681,13 +667,9 @@ mod tests {
     #[test]
     fn writer_escapes_exactly_what_it_must() {
         let mut out = String::new();
-        write_string(
-            &mut out,
-            "a\"b\\\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}</x>&\u{2028}\u{2029}é😀/'",
-        );
-        let expected = r#""a\"b\\\n\r\t\b\f\u0000\u001f"#.to_string()
-            + "\u{7f}"
-            + r#"\u003c/x\u003e\u0026\u2028\u2029é😀/'""#;
+        write_string(&mut out, "a\"b\\\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}</x>&\u{2028}\u{2029}é😀/'");
+        let expected =
+            r#""a\"b\\\n\r\t\b\f\u0000\u001f"#.to_string() + "\u{7f}" + r#"\u003c/x\u003e\u0026\u2028\u2029é😀/'""#;
         assert_eq!(out, expected);
     }
 
@@ -710,10 +692,7 @@ mod tests {
             let literal = &out[prefix_len..];
             assert_eq!(parse(literal, 0), Ok(s(case)), "literal: {literal}");
             let unsafe_char = |c: char| c < ' ' || "<>&\u{2028}\u{2029}".contains(c);
-            assert!(
-                !literal.contains(unsafe_char),
-                "unescaped character in {literal:?}"
-            );
+            assert!(!literal.contains(unsafe_char), "unescaped character in {literal:?}");
         }
     }
 }

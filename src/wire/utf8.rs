@@ -93,16 +93,16 @@ mod tests {
         b"Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!",
         "κόσμε 弹幕 😀 \u{10FFFF} \u{FFFF} \u{E000}".as_bytes(),
         b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited", // surrogate
-        b"\xf4\x90\x80\x80",         // above U+10FFFF
-        b"\xc0\xaf",                 // overlong '/'
-        b"\xe0\x80\xaf",             // overlong
-        b"\xf0\x80\x80\xaf",         // overlong
-        b"\x80",                     // lone continuation
-        b"\xc3",                     // truncated at the end
-        b"\xe2\x82",                 // truncated at the end
-        b"\xfe\xff",                 // never valid
-        b"a\xf0\x9f\x98\x80b\xf0\x9f\x98", // emoji then truncated emoji
-        b"\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd", // edges around the surrogates
+        b"\xf4\x90\x80\x80",                                               // above U+10FFFF
+        b"\xc0\xaf",                                                       // overlong '/'
+        b"\xe0\x80\xaf",                                                   // overlong
+        b"\xf0\x80\x80\xaf",                                               // overlong
+        b"\x80",                                                           // lone continuation
+        b"\xc3",                                                           // truncated at the end
+        b"\xe2\x82",                                                       // truncated at the end
+        b"\xfe\xff",                                                       // never valid
+        b"a\xf0\x9f\x98\x80b\xf0\x9f\x98",                                 // emoji then truncated emoji
+        b"\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd",                           // edges around the surrogates
     ];
 
     #[test]

@@ -171,12 +171,7 @@ impl Server {
     pub fn error_or_warn_lines(&self) -> Vec<String> {
         self.logs()
             .into_iter()
-            .filter(|l| {
-                l.contains("ERROR")
-                    || l.contains("WARN")
-                    || l.starts_with("stderr:")
-                    || l.contains("panicked")
-            })
+            .filter(|l| l.contains("ERROR") || l.contains("WARN") || l.starts_with("stderr:") || l.contains("panicked"))
             .collect()
     }
 
@@ -191,10 +186,7 @@ impl Server {
 
 /// A read that ran into its timeout (or a signal) rather than failing.
 pub fn is_read_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
-    )
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted)
 }
 
 impl Drop for Server {
@@ -227,10 +219,7 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
-    )
+    matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe)
 }
 
 /// One read into `buf`, waiting at most until `deadline`. `Ok(0)` is EOF (a reset counts as
@@ -240,9 +229,7 @@ fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Re
     if left.is_zero() {
         return Err(());
     }
-    stream
-        .set_read_timeout(Some(left.min(READ_TIMEOUT).max(Duration::from_millis(1))))
-        .unwrap();
+    stream.set_read_timeout(Some(left.min(READ_TIMEOUT).max(Duration::from_millis(1)))).unwrap();
     let mut tmp = [0u8; 65536];
     loop {
         match stream.read(&mut tmp) {
@@ -275,10 +262,7 @@ pub struct Response {
 impl Response {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn body_str(&self) -> String {
@@ -286,8 +270,7 @@ impl Response {
     }
 
     pub fn content_length(&self) -> Option<usize> {
-        self.header("content-length")
-            .map(|v| v.trim().parse().expect("numeric Content-Length"))
+        self.header("content-length").map(|v| v.trim().parse().expect("numeric Content-Length"))
     }
 
     pub fn says_close(&self) -> bool {
@@ -303,10 +286,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn connect(addr: SocketAddr) -> HttpClient {
-        HttpClient {
-            stream: connect(addr),
-            buf: Vec::new(),
-        }
+        HttpClient { stream: connect(addr), buf: Vec::new() }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -333,10 +313,9 @@ impl HttpClient {
                     // EOF: a response without Content-Length ends here.
                     return match self.parse_buffered(head_only, true)? {
                         Some(resp) => Ok(resp),
-                        None => Err(format!(
-                            "EOF before a complete response; got {:?}",
-                            String::from_utf8_lossy(&self.buf)
-                        )),
+                        None => {
+                            Err(format!("EOF before a complete response; got {:?}", String::from_utf8_lossy(&self.buf)))
+                        }
                     };
                 }
                 Ok(_) => {}
@@ -360,19 +339,9 @@ impl HttpClient {
         };
         let status = resp.code.unwrap();
         let reason = resp.reason.unwrap_or("").to_string();
-        let headers: Vec<(String, String)> = resp
-            .headers
-            .iter()
-            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
-            .collect();
-        let mut r = Response {
-            status,
-            reason,
-            headers,
-            body: Vec::new(),
-            extra: Vec::new(),
-            closed: false,
-        };
+        let headers: Vec<(String, String)> =
+            resp.headers.iter().map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned())).collect();
+        let mut r = Response { status, reason, headers, body: Vec::new(), extra: Vec::new(), closed: false };
         let body_len = if head_only || status < 200 || status == 204 || status == 304 {
             0
         } else if let Some(n) = r.content_length() {
@@ -430,10 +399,7 @@ pub fn http(addr: SocketAddr, raw: &[u8]) -> Response {
 
 /// `GET path` with `Connection: close`.
 pub fn get(addr: SocketAddr, path: &str) -> Response {
-    http(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
+    http(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -573,11 +539,7 @@ impl Ws {
                 Ok(Some(len)) => {
                     buf.drain(..len);
                     let seed = KEY_COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9) | 1;
-                    return Ok(Ws {
-                        stream,
-                        buf,
-                        mask_state: seed,
-                    });
+                    return Ok(Ws { stream, buf, mask_state: seed });
                 }
                 Ok(None) => {}
                 Err(e) => return Err(format!("{e}: {:?}", String::from_utf8_lossy(&buf))),
@@ -593,11 +555,7 @@ impl Ws {
     /// A connection whose 101 was read with [`HttpClient`]: bytes already read after it are kept.
     pub fn from_http(client: HttpClient) -> Ws {
         let seed = KEY_COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9) | 1;
-        Ws {
-            stream: client.stream,
-            buf: client.buf,
-            mask_state: seed,
-        }
+        Ws { stream: client.stream, buf: client.buf, mask_state: seed }
     }
 
     pub fn next_mask(&mut self) -> [u8; 4] {
@@ -679,10 +637,7 @@ impl Ws {
         let (header, header_len) = match FrameHeader::decode(&self.buf) {
             Ok(Some(h)) => h,
             Ok(None) => return None,
-            Err(e) => panic!(
-                "server sent an invalid frame header ({e}): {:02x?}",
-                &self.buf[..self.buf.len().min(16)]
-            ),
+            Err(e) => panic!("server sent an invalid frame header ({e}): {:02x?}", &self.buf[..self.buf.len().min(16)]),
         };
         assert!(header.mask.is_none(), "server sent a masked frame");
         let end = header_len + usize::try_from(header.payload_len).unwrap();
@@ -691,11 +646,7 @@ impl Ws {
         }
         let payload = self.buf[header_len..end].to_vec();
         self.buf.drain(..end);
-        Some(Frame {
-            fin: header.fin,
-            opcode: header.opcode.bits(),
-            payload,
-        })
+        Some(Frame { fin: header.fin, opcode: header.opcode.bits(), payload })
     }
 
     /// The next frame; panics on EOF or after 5 s.
@@ -870,9 +821,7 @@ impl Rng {
 
 /// Open file descriptors of process `pid` (entries of `/proc/PID/fd`).
 pub fn fd_count(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}"))
-        .count()
+    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}")).count()
 }
 
 /// Resident set size of process `pid` in KiB (`VmRSS` of `/proc/PID/status`).
@@ -882,8 +831,8 @@ pub fn rss_kib(pid: i32) -> u64 {
 
 /// A `kB` field of `/proc/PID/status` (`VmRSS`, `VmData`, `VmHWM`, …) of process `pid`.
 pub fn proc_status_kib(pid: i32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
     status
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
@@ -894,8 +843,7 @@ pub fn proc_status_kib(pid: i32, field: &str) -> u64 {
 
 /// CPU time (user + system) process `pid` has used, in seconds (`/proc/PID/stat`).
 pub fn cpu_seconds(pid: i32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
     // The command name is in parentheses and may hold spaces: count fields after the last ')'.
     let rest = &stat[stat.rfind(')').expect("stat has (comm)") + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -909,10 +857,7 @@ pub fn cpu_seconds(pid: i32) -> f64 {
 /// Closes `stream` with a TCP reset instead of a FIN (SO_LINGER on, zero seconds).
 pub fn abort_with_rst(stream: TcpStream) {
     use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
     // SAFETY: setsockopt on a socket we own, with a pointer to a properly sized linger.
     let rc = unsafe {
         libc::setsockopt(
@@ -932,9 +877,7 @@ pub fn abort_with_rst(stream: TcpStream) {
 /// up after a few KiB instead of the megabytes Linux would otherwise buffer for it.
 pub fn connect_with_rcvbuf(addr: SocketAddr, rcvbuf: usize) -> TcpStream {
     use std::os::fd::FromRawFd;
-    let SocketAddr::V4(v4) = addr else {
-        panic!("IPv4 only: {addr}")
-    };
+    let SocketAddr::V4(v4) = addr else { panic!("IPv4 only: {addr}") };
     // SAFETY: plain socket calls on a descriptor we create and then hand to TcpStream, which
     // owns (and closes) it from then on; the structs passed are properly sized.
     unsafe {
@@ -953,9 +896,7 @@ pub fn connect_with_rcvbuf(addr: SocketAddr, rcvbuf: usize) -> TcpStream {
         let mut sin: libc::sockaddr_in = std::mem::zeroed();
         sin.sin_family = libc::AF_INET as libc::sa_family_t;
         sin.sin_port = v4.port().to_be();
-        sin.sin_addr = libc::in_addr {
-            s_addr: u32::from(*v4.ip()).to_be(),
-        };
+        sin.sin_addr = libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() };
         let rc = libc::connect(
             fd,
             (&sin as *const libc::sockaddr_in).cast(),
@@ -986,10 +927,7 @@ pub struct FrameParser {
 
 impl FrameParser {
     pub fn new(already: Vec<u8>) -> FrameParser {
-        FrameParser {
-            buf: already,
-            pos: 0,
-        }
+        FrameParser { buf: already, pos: 0 }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
@@ -1017,20 +955,13 @@ impl FrameParser {
         if header.mask.is_some() {
             return Err("the server sent a masked frame".to_string());
         }
-        let Some(end) = usize::try_from(header.payload_len)
-            .ok()
-            .and_then(|n| n.checked_add(header_len))
-        else {
+        let Some(end) = usize::try_from(header.payload_len).ok().and_then(|n| n.checked_add(header_len)) else {
             return Err(format!("absurd frame length {}", header.payload_len));
         };
         if rest.len() < end {
             return Ok(None);
         }
-        let frame = Frame {
-            fin: header.fin,
-            opcode: header.opcode.bits(),
-            payload: rest[header_len..end].to_vec(),
-        };
+        let frame = Frame { fin: header.fin, opcode: header.opcode.bits(), payload: rest[header_len..end].to_vec() };
         self.pos += end;
         Ok(Some(frame))
     }
@@ -1046,8 +977,5 @@ pub fn danmaku_id(text: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"\"id\":";
     let at = text.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
     let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&text[at..at + digits])
-        .ok()?
-        .parse()
-        .ok()
+    std::str::from_utf8(&text[at..at + digits]).ok()?.parse().ok()
 }

@@ -357,7 +357,9 @@ pub fn run(
             (Some(w), Some(d)) => format!("{} in window ({d:.2} deliveries per write)", report::int(w)),
             // /proc counts write(2)/writev(2) only: a server that sends with send(2) or
             // sendmsg(2) shows none.
-            (Some(_), None) => "none counted (the server writes with send/sendmsg, which /proc does not count)".to_string(),
+            (Some(_), None) => {
+                "none counted (the server writes with send/sendmsg, which /proc does not count)".to_string()
+            }
             (None, _) => "n/a".to_string(),
         },
     );
