@@ -3,8 +3,13 @@
 //! complete messages to [`crate::wall`].
 
 pub mod connections;
+mod dispatch;
 pub mod event_loop;
+mod io;
+pub mod lifecycle;
 pub mod output;
+mod responder;
+#[allow(unsafe_code)] // The one module that calls the C library directly (signals, rlimits).
 pub mod system;
 pub mod timers;
 
