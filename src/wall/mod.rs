@@ -4,6 +4,7 @@
 
 pub mod blocklist;
 pub mod danmaku;
+pub mod moderation;
 pub mod rate;
 pub mod room;
 
