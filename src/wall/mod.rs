@@ -2,6 +2,7 @@
 //! protocol ring: it never sees a frame, only complete text messages, and hands back what to
 //! broadcast to a room or to answer the sender.
 
+pub mod admin_msg;
 pub mod blocklist;
 pub mod danmaku;
 pub mod moderation;
