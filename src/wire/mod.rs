@@ -1,6 +1,7 @@
 //! Ring 1: wire formats. Pure functions over byte slices; no sockets, no clocks.
 
 pub mod close;
+pub mod forwarded;
 pub mod frame;
 pub mod handshake;
 pub mod http;
