@@ -6,4 +6,5 @@ pub mod frame;
 pub mod handshake;
 pub mod http;
 pub mod json;
+pub mod prometheus;
 pub mod utf8;
