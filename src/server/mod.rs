@@ -2,6 +2,7 @@
 //! bytes between the kernel and the state machines of [`crate::protocol`], and hands
 //! complete messages to [`crate::wall`].
 
+pub mod atomic_file;
 pub mod connections;
 pub mod event_loop;
 pub mod output;
