@@ -9,7 +9,7 @@
 //!
 //! The package holds each case as a JavaScript string, decoded from the original file as UTF-8
 //! with every invalid sequence replaced by U+FFFD, so the 25 cases whose bytes are not UTF-8
-//! lost them there. [`NOT_UTF8`] restores the original bytes of those cases; the test checks
+//! lost them there. `tests/json_suite/not_utf8.tsv` restores the original bytes of those cases; the test checks
 //! that they decode (WHATWG/Unicode "maximal subpart" replacement, as `from_utf8_lossy` does)
 //! to exactly what the package holds, and that no other case has a U+FFFD in it.
 
@@ -23,34 +23,19 @@ const MAX_DEPTH: usize = 512;
 /// Cases in `test_parsing`: 95 `y_`, 188 `n_`, 35 `i_`.
 const CASES: (usize, usize, usize) = (95, 188, 35);
 
-/// The original bytes of the cases that are not UTF-8 (from JSONTestSuite's `test_parsing/`).
-const NOT_UTF8: &[(&str, &[u8])] = &[
-    ("i_string_UTF-16LE_with_BOM.json", b"\xff\xfe[\x00\"\x00\xe9\x00\"\x00]\x00"),
-    ("i_string_UTF-8_invalid_sequence.json", b"[\"\xe6\x97\xa5\xd1\x88\xfa\"]"),
-    ("i_string_UTF8_surrogate_U+D800.json", b"[\"\xed\xa0\x80\"]"),
-    ("i_string_invalid_utf-8.json", b"[\"\xff\"]"),
-    ("i_string_iso_latin_1.json", b"[\"\xe9\"]"),
-    ("i_string_lone_utf8_continuation_byte.json", b"[\"\x81\"]"),
-    ("i_string_not_in_unicode_range.json", b"[\"\xf4\xbf\xbf\xbf\"]"),
-    ("i_string_overlong_sequence_2_bytes.json", b"[\"\xc0\xaf\"]"),
-    ("i_string_overlong_sequence_6_bytes.json", b"[\"\xfc\x83\xbf\xbf\xbf\xbf\"]"),
-    ("i_string_overlong_sequence_6_bytes_null.json", b"[\"\xfc\x80\x80\x80\x80\x80\"]"),
-    ("i_string_truncated-utf-8.json", b"[\"\xe0\xff\"]"),
-    ("i_string_utf16BE_no_BOM.json", b"\x00[\x00\"\x00\xe9\x00\"\x00]"),
-    ("i_string_utf16LE_no_BOM.json", b"[\x00\"\x00\xe9\x00\"\x00]\x00"),
-    ("n_array_a_invalid_utf8.json", b"[a\xe5]"),
-    ("n_array_invalid_utf8.json", b"[\xff]"),
-    ("n_number_invalid-utf-8-in-bigger-int.json", b"[123\xe5]"),
-    ("n_number_invalid-utf-8-in-exponent.json", b"[1e1\xe5]"),
-    ("n_number_invalid-utf-8-in-int.json", b"[0\xe5]\x0a"),
-    ("n_number_real_with_invalid_utf8_after_e.json", b"[1e\xe5]"),
-    ("n_object_lone_continuation_byte_in_key_and_trailing_comma.json", b"{\"\xb9\":\"0\",}"),
-    ("n_string_invalid-utf-8-in-escape.json", b"[\"\\u\xe5\"]"),
-    ("n_string_invalid_utf8_after_escape.json", b"[\"\\\xe5\"]"),
-    ("n_structure_incomplete_UTF8_BOM.json", b"\xef\xbb{}"),
-    ("n_structure_lone-invalid-utf-8.json", b"\xe5"),
-    ("n_structure_single_eacute.json", b"\xe9"),
-];
+/// The original bytes of the cases that are not UTF-8: `name TAB hex` lines (`#` comments).
+const NOT_UTF8: &str = include_str!("json_suite/not_utf8.tsv");
+
+fn not_utf8() -> Vec<(&'static str, Vec<u8>)> {
+    NOT_UTF8
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (name, hex) = line.split_once('\t').unwrap_or_else(|| panic!("not_utf8.tsv: bad line {line:?}"));
+            (name, hex_decode(hex).unwrap_or_else(|| panic!("not_utf8.tsv: bad hex for {name}")))
+        })
+        .collect()
+}
 
 /// Prints every case as `name TAB hex-of-UTF-8 TAB error-flag` (`-` where the package has none).
 const DUMP: &str = r#"
@@ -108,6 +93,7 @@ fn package_cases() -> Vec<(String, Vec<u8>, String)> {
 
 /// The cases with their original bytes.
 fn corpus() -> Vec<Case> {
+    let not_utf8 = not_utf8();
     let mut restored = 0;
     let mut cases = Vec::new();
     for (name, bytes, flag) in package_cases() {
@@ -118,25 +104,26 @@ fn corpus() -> Vec<Case> {
         };
         assert_eq!(flag, expected_flag, "{name}: the package's error flag disagrees with the name");
         let replaced = String::from_utf8_lossy(&bytes).contains('\u{FFFD}');
-        let bytes = match NOT_UTF8.iter().find(|(n, _)| *n == name) {
+        let bytes = match not_utf8.iter().find(|(n, _)| *n == name) {
             Some((_, original)) => {
-                assert!(std::str::from_utf8(original).is_err(), "{name}: NOT_UTF8 holds valid UTF-8");
+                assert!(std::str::from_utf8(original).is_err(), "{name}: not_utf8.tsv holds valid UTF-8");
                 assert_eq!(
                     String::from_utf8_lossy(original).as_bytes(),
                     bytes.as_slice(),
                     "{name}: the package does not hold these bytes, lossily decoded"
                 );
                 restored += 1;
-                original.to_vec()
+                original.clone()
             }
             None => {
-                assert!(!replaced, "{name}: U+FFFD in the package but no original bytes in NOT_UTF8");
+                assert!(!replaced, "{name}: U+FFFD in the package but no original bytes in not_utf8.tsv");
                 bytes
             }
         };
         cases.push(Case { name, bytes });
     }
-    assert_eq!(restored, NOT_UTF8.len(), "some NOT_UTF8 cases are not in the package");
+    assert_eq!(restored, not_utf8.len(), "some not_utf8.tsv cases are not in the package");
+    assert_eq!(restored, 25, "test_parsing has 25 cases that are not UTF-8");
     cases
 }
 
