@@ -2,6 +2,7 @@
 //! bytes between the kernel and the state machines of [`crate::protocol`], and hands
 //! complete messages to [`crate::wall`].
 
+pub mod atomic_file;
 pub mod connections;
 mod dispatch;
 pub mod event_loop;

@@ -5,9 +5,11 @@
 //! Every post goes through one pipeline, [`Wall::post`]: parse and validate → blocklist →
 //! rate → number it in its room (id, history) → one shared frame.
 
+pub mod admin_msg;
 pub mod blocklist;
 pub mod danmaku;
 pub mod history;
+pub mod moderation;
 pub mod rate;
 pub mod room;
 
