@@ -5,4 +5,5 @@ pub mod frame;
 pub mod handshake;
 pub mod http;
 pub mod json;
+pub mod qr;
 pub mod utf8;
