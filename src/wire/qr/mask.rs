@@ -5,8 +5,9 @@
 //! Each masked symbol, with its format information written, is scored:
 //! - N1 = 3: a run of 5 + i same-coloured modules in a row or column scores N1 + i;
 //! - N2 = 3: every 2×2 block of one colour (overlapping blocks counted separately);
-//! - N3 = 40: every 1:1:3:1:1 dark-light-dark-light-dark pattern in a row or column with a
-//!   light area 4 modules wide before or after it (the quiet zone counts as light);
+//! - N3 = 40: every 1:1:3:1:1 dark-light-dark-light-dark pattern in a row or column (at any
+//!   scale n:n:3n:n:n) with a light area 4 modules (4n) wide before or after it; the quiet
+//!   zone counts as light;
 //! - N4 = 10: for every full 5 % the proportion of dark modules is away from 50 %.
 //!
 //! The mask with the lowest score is used (the lowest reference on a tie).
@@ -86,23 +87,39 @@ fn block_penalty(m: &Matrix) -> u32 {
     score
 }
 
-/// N3 for one row or column: N3 per dark-light-dark-dark-dark-light-dark pattern with four
-/// light modules on at least one side; modules beyond the line's ends are light (quiet zone).
+/// N3 for one row or column: N3 per dark-light-dark-light-dark sequence of runs in the ratio
+/// 1:1:3:1:1 (n:n:3n:n:n modules) with a light run of at least 4n before or after it; the
+/// quiet zone beyond the line's ends is light and wide enough.
 fn finder_penalty(line: &[bool]) -> u32 {
-    const CORE: [bool; 7] = [true, false, true, true, true, false, true];
-    let module = |i: isize| usize::try_from(i).ok().and_then(|i| line.get(i)).copied().unwrap_or(false);
-    let light = |from: isize| (from..from + 4).all(|i| !module(i));
+    let runs = runs(line);
     let mut score = 0;
-    for start in 0..line.len().saturating_sub(6) {
-        if line[start..start + 7] != CORE {
+    for i in 2..runs.len().saturating_sub(2) {
+        let (dark, len) = runs[i];
+        let n = len / 3;
+        if !dark || len % 3 != 0 || (i - 2..=i + 2).any(|k| k != i && runs[k].1 != n) {
             continue;
         }
-        let start = start as isize;
-        if light(start - 4) || light(start + 7) {
+        // Runs alternate in colour, so runs i − 3 and i + 3, where they exist, are light; one
+        // that touches the line's end continues into the quiet zone, so it is wide enough.
+        let light_before = i <= 3 || runs[i - 3].1 >= 4 * n;
+        let light_after = i + 4 >= runs.len() || runs[i + 3].1 >= 4 * n;
+        if light_before || light_after {
             score += N3;
         }
     }
     score
+}
+
+/// The runs of one colour along a line, as (dark, length).
+fn runs(line: &[bool]) -> Vec<(bool, usize)> {
+    let mut runs: Vec<(bool, usize)> = Vec::new();
+    for &dark in line {
+        match runs.last_mut() {
+            Some((colour, len)) if *colour == dark => *len += 1,
+            _ => runs.push((dark, 1)),
+        }
+    }
+    runs
 }
 
 /// N4: N4 for each full 5 % step of the dark proportion away from 50 %.

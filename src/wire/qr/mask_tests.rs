@@ -56,6 +56,19 @@ fn finder_penalty_needs_four_light_modules_on_one_side() {
     assert_eq!(finder_penalty(&line("#...#.###.#...#")), 0);
     assert_eq!(finder_penalty(&line("#.###.#.###.#")), 80, "each end touches the quiet zone");
     assert_eq!(finder_penalty(&line("##.#.###.#.##")), 0);
+    assert_eq!(finder_penalty(&line("#..#.###.#")), 40, "a light run at the edge joins the quiet zone");
+    assert_eq!(finder_penalty(&line("#...#.###.#.#")), 0);
+    assert_eq!(finder_penalty(&line("##....#.###.#.#")), 40, "four light modules before");
+}
+
+/// N3 at a larger scale: n:n:3n:n:n with 4n light modules.
+#[test]
+fn finder_penalty_at_scale_two() {
+    let line = |s: &str| s.bytes().map(|b| b == b'#').collect::<Vec<bool>>();
+    assert_eq!(finder_penalty(&line("#........##..######..##..#")), 40);
+    assert_eq!(finder_penalty(&line("#.......#..##..######..##..#")), 0, "7 light modules < 4n = 8 before, 2 after");
+    assert_eq!(finder_penalty(&line("##..######..##.")), 40);
+    assert_eq!(finder_penalty(&line("##..#####..##")), 0, "5 is not 3n");
 }
 
 /// N2 (Table 11): each 2×2 single-coloured block scores 3, overlapping ones too.
