@@ -7,4 +7,5 @@ pub mod handshake;
 pub mod http;
 pub mod json;
 pub mod prometheus;
+pub mod qr;
 pub mod utf8;
