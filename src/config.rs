@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::wire::forwarded::TrustList;
 use crate::wire::http::HeadLimits;
 
 /// Everything the server's behaviour depends on. Every limit lives here and is passed down.
@@ -43,6 +44,16 @@ pub struct Config {
     pub history_ttl: Duration,
     /// Rooms (with members or retained history) that may exist at once (`--max-rooms`).
     pub max_rooms: usize,
+    /// The address phones should use (`--public-url`), without trailing slashes.
+    pub public_url: Option<String>,
+    /// Peers whose `X-Forwarded-For` is believed (`--trust-proxy`).
+    pub trust_proxy: TrustList,
+    /// Serve `/metrics` (`--metrics`).
+    pub metrics: bool,
+    /// `--admin-token-file`; the token itself is resolved by [`admin_token`].
+    pub admin_token_file: Option<PathBuf>,
+    /// The moderation token (from the file or `DANMAKU_ADMIN_TOKEN`); `None`: moderation off.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Config {
@@ -70,6 +81,11 @@ impl Default for Config {
             history: 1000,
             history_ttl: Duration::from_secs(120),
             max_rooms: 10_000,
+            public_url: None,
+            trust_proxy: TrustList::default(),
+            metrics: false,
+            admin_token_file: None,
+            admin_token: None,
         }
     }
 }
@@ -102,6 +118,13 @@ FLAGS:
                                   [default: 10000]
         --flush-delay MS          hold output up to MS milliseconds so broadcasts share writes; 0 = flush
                                   every loop turn [default: 0]
+        --public-url URL          the address phones should use (shown as text and QR code on the wall),
+                                  e.g. https://wall.example.org [default: the address the wall was loaded from]
+        --trust-proxy ADDR        believe X-Forwarded-For from this peer: an IP, a CIDR range, or loopback
+                                  (repeatable)
+        --metrics                 serve Prometheus metrics at /metrics
+        --admin-token-file FILE   turn moderation (/admin) on with the token on the file's first line;
+                                  or set DANMAKU_ADMIN_TOKEN (at least 16 characters)
         --echo                    also serve /echo (echoes every message; for conformance suites)
         --log LEVEL               error|warn|info|debug|trace [default: info]
     -h, --help                    print this help and exit
@@ -125,7 +148,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let takes_value = !matches!(flag.as_str(), "-h" | "--help" | "--echo");
+        let takes_value = !matches!(flag.as_str(), "-h" | "--help" | "--echo" | "--metrics");
         let value = if takes_value {
             match inline.or_else(|| args.next()) {
                 Some(v) => v,
@@ -140,6 +163,10 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--echo" => config.echo = true,
+            "--metrics" => config.metrics = true,
+            "--public-url" => config.public_url = Some(public_url(v)?),
+            "--trust-proxy" => config.trust_proxy.add(v).map_err(|e| format!("--trust-proxy: {e}"))?,
+            "--admin-token-file" => config.admin_token_file = Some(PathBuf::from(v)),
             "-b" | "--bind" => {
                 config.bind =
                     bind_address(v).ok_or_else(|| format!("--bind wants IP:PORT or localhost:PORT, got '{v}'"))?;
@@ -206,6 +233,34 @@ pub fn bind_address(bind: &str) -> Option<SocketAddr> {
         "" | "*" => Some(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))),
         _ => None,
     }
+}
+
+/// `--public-url`: an absolute http(s) URL, kept without trailing slashes.
+fn public_url(v: &str) -> Result<String, String> {
+    let lower = v.to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
+    if !host_ok || v.len() > 1024 || v.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return Err(format!("--public-url wants an address like https://wall.example.org, got '{v}'"));
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+/// The moderation token: the first line of `--admin-token-file` (without CR/LF), or else
+/// `env_token` (`DANMAKU_ADMIN_TOKEN`; empty counts as unset). Too short or unreadable: why.
+pub fn admin_token(file: Option<&std::path::Path>, env_token: Option<String>) -> Result<Option<String>, String> {
+    let token = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))?;
+            Some(text.lines().next().unwrap_or("").trim_end_matches(['\r', '\n']).to_string())
+        }
+        None => env_token.filter(|t| !t.is_empty()),
+    };
+    if let Some(t) = &token {
+        crate::wall::moderation::token::validate_token(t)?;
+    }
+    Ok(token)
 }
 
 /// A whole number at least `min`.
@@ -311,9 +366,42 @@ mod tests {
             &["--echo=yes"],
             &["--flush-delay", "-1"],
             &["--flush-delay", "5000"],
+            &["--public-url", "wall.example.org"],
+            &["--public-url", "ftp://x"],
+            &["--public-url", "https://"],
+            &["--public-url", "https://a b"],
+            &["--trust-proxy", "10.0.0.0/33"],
+            &["--trust-proxy", "nope"],
+            &["--metrics=1"],
         ] {
             let err = parse(args).unwrap_err();
             assert!(!err.is_empty() && err != "help", "{args:?}");
         }
+    }
+
+    #[test]
+    fn operating_flags() {
+        let c = parse(&["--public-url", "https://wall.example.org//", "--metrics", "--trust-proxy", "loopback"]).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://wall.example.org"));
+        assert!(c.metrics && !c.trust_proxy.is_empty());
+        assert!(parse(&[]).unwrap().trust_proxy.is_empty());
+    }
+
+    #[test]
+    fn the_admin_token() {
+        let dir = std::env::temp_dir().join(format!("danmaku-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "0123456789abcdef\r\nsecond line\n").unwrap();
+        let from_file = admin_token(Some(&file), Some("from-the-environment".into())).unwrap();
+        assert_eq!(from_file.as_deref(), Some("0123456789abcdef"), "the file wins");
+        assert_eq!(admin_token(None, Some("from-the-environment".into())).unwrap().as_deref(), Some("from-the-environment"));
+        assert_eq!(admin_token(None, Some(String::new())).unwrap(), None, "empty counts as unset");
+        assert_eq!(admin_token(None, None).unwrap(), None);
+        assert!(admin_token(None, Some("short".into())).is_err());
+        std::fs::write(&file, "short\n").unwrap();
+        assert!(admin_token(Some(&file), None).is_err());
+        assert!(admin_token(Some(&dir.join("missing")), None).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use danmaku_wall::config::{self, Command};
 
 fn main() -> ExitCode {
-    let config = match config::parse_args(std::env::args().skip(1)) {
+    let mut config = match config::parse_args(std::env::args().skip(1)) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => {
             print!("{}", config::HELP);
@@ -16,6 +16,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let env_token = std::env::var("DANMAKU_ADMIN_TOKEN").ok();
+    match config::admin_token(config.admin_token_file.as_deref(), env_token) {
+        Ok(token) => config.admin_token = token,
+        Err(why) => {
+            eprintln!("danmaku-wall: {why}");
+            return ExitCode::from(2);
+        }
+    }
     if let Err(e) = simple_logger::SimpleLogger::new().with_level(config.log_level).init() {
         eprintln!("danmaku-wall: cannot start logging: {e}");
     }

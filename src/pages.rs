@@ -137,9 +137,10 @@ pub fn page_name(path: &str) -> Option<String> {
         "/" => return Some("index.html".to_string()),
         "/post" => return Some("post.html".to_string()),
         "/wall" => return Some("wall.html".to_string()),
+        "/admin" => return Some("admin.html".to_string()),
         _ => {}
     }
-    let decoded = percent_decode(path.strip_prefix('/')?)?;
+    let decoded = crate::wire::http::percent_decode(path.strip_prefix('/')?)?;
     let name = String::from_utf8(decoded).ok()?;
     let bad_char = |c: char| c == '\\' || c.is_control() || c == ':';
     if name.is_empty() || name.chars().any(bad_char) {
@@ -149,25 +150,6 @@ pub fn page_name(path: &str) -> Option<String> {
         return None;
     }
     Some(name)
-}
-
-/// RFC 3986 §2.1 percent-decoding; a malformed escape makes the whole path invalid.
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            // Exactly two hex digits (`from_str_radix` alone would also take a sign).
-            let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
-            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 /// The `Content-Type` for a file name, by extension.

@@ -8,11 +8,12 @@ use crate::wall::room::Rooms;
 
 fn app(max_backlog: usize) -> App {
     let limits = HistoryLimits { max_len: 100, ttl: Duration::from_secs(120) };
-    App { wall: Wall::new(Rooms::new(10, limits, 0), 0, Blocklist::default()), echo: true, max_backlog }
+    let config = crate::config::Config { echo: true, max_backlog, ..Default::default() };
+    App::new(Wall::new(Rooms::new(10, limits, 0), 0, Blocklist::default()), &config)
 }
 
 fn wall_route(since: Option<u64>, epoch: Option<&str>) -> Route {
-    Route::Wall(WallRoute { room: "main".into(), since, epoch: epoch.map(str::to_string) })
+    Route::Wall(WallRoute { room: "main".into(), client: [127, 0, 0, 1].into(), since, epoch: epoch.map(str::to_string) })
 }
 
 fn text(message: &str) -> Message {

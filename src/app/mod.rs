@@ -4,17 +4,20 @@
 //! connection, broadcast this frame to that room, close that connection), which the shell
 //! performs. No sockets, no clock reads: the shell passes the time in.
 
+pub mod metrics;
 pub mod route;
 
 use std::rc::Rc;
 use std::time::Instant;
 
+use crate::config::Config;
 use crate::protocol::ws_conn::Message;
 use crate::wall::danmaku;
 use crate::wall::room::RoomId;
 use crate::wall::{Member, Posted, Wall};
 use crate::wire::close::CloseCode;
 use crate::wire::frame::{self, Opcode};
+use metrics::Counters;
 use route::{Route, WallRoute};
 
 /// Bytes for one connection: shared with others (a broadcast, a history entry) or its own.
@@ -52,6 +55,13 @@ pub enum Session {
     Echo,
 }
 
+impl Session {
+    /// An authenticated or authenticating moderator (`/admin/ws`).
+    pub fn is_admin(&self) -> bool {
+        false
+    }
+}
+
 /// The application's state and settings.
 #[derive(Debug)]
 pub struct App {
@@ -60,9 +70,28 @@ pub struct App {
     pub echo: bool,
     /// `--max-backlog`: what a replay may queue on one connection.
     pub max_backlog: usize,
+    /// `--public-url`, for the pages (`/settings.json`).
+    pub public_url: Option<String>,
+    /// Serve `/metrics`.
+    pub metrics: bool,
+    pub counters: Counters,
+    /// The moderation token; `None`: moderation is off.
+    pub admin_token: Option<String>,
 }
 
 impl App {
+    pub fn new(wall: Wall, config: &Config) -> Self {
+        App {
+            wall,
+            echo: config.echo,
+            max_backlog: config.max_backlog,
+            public_url: config.public_url.clone(),
+            metrics: config.metrics,
+            counters: Counters::default(),
+            admin_token: config.admin_token.clone(),
+        }
+    }
+
     /// A WebSocket on `route` opened as connection `token`. A wall gets `hello`, then what it
     /// missed (see [`crate::wall::history`]), before any live danmaku.
     pub fn open(&mut self, token: usize, route: Route, now: Instant, actions: &mut Vec<Action>) -> Session {
@@ -88,7 +117,7 @@ impl App {
     }
 
     /// `hello`, then the replay that fits under `--max-backlog`.
-    fn greet(&self, token: usize, member: &Member, route: &WallRoute, actions: &mut Vec<Action>) {
+    fn greet(&mut self, token: usize, member: &Member, route: &WallRoute, actions: &mut Vec<Action>) {
         let Some(room) = self.wall.rooms.get(member.room) else { return };
         let replay = route.since.map(|since| {
             let budget = self.max_backlog.saturating_sub(256);
@@ -96,7 +125,9 @@ impl App {
         });
         let hello = danmaku::hello_json(&room.name, &room.epoch, room.last(), replay.as_ref().map(|r| r.recovered));
         actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&hello)) });
-        for frame in replay.into_iter().flat_map(|r| r.frames) {
+        let frames = replay.map(|r| r.frames).unwrap_or_default();
+        self.counters.deliveries += frames.len() as u64;
+        for frame in frames {
             actions.push(Action::Send { to: token, frame: Frame::Shared(frame) });
         }
     }
@@ -124,6 +155,7 @@ impl App {
                 let text = String::from_utf8_lossy(data); // Valid already: ws_conn checked it.
                 match self.wall.post(member, &text, time.now, time.unix_ms) {
                     Posted::Broadcast { room, id, frame, ack } => {
+                        self.counters.posts_accepted += 1;
                         actions.push(Action::Broadcast { room, frame });
                         if let Some(reference) = ack {
                             let ack = text_frame(&danmaku::ack_json(&reference, id));
@@ -131,6 +163,7 @@ impl App {
                         }
                     }
                     Posted::Reject { json } => {
+                        self.counters.posts_rejected += 1;
                         actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&json)) })
                     }
                 }
@@ -148,6 +181,11 @@ impl App {
     /// Housekeeping, about once a second: history expiry, forgotten rooms.
     pub fn tick(&mut self, now: Instant) {
         self.wall.rooms.expire(now);
+    }
+
+    /// Whether `/admin` is served.
+    pub fn moderation_on(&self) -> bool {
+        self.admin_token.is_some()
     }
 
     /// The members of a room (for the shell's fan-out).

@@ -2,9 +2,12 @@
 //! application's state, and answers with a decision the HTTP connection and the shell carry
 //! out (a page to look up, an endpoint's content, a refusal, or an upgrade to a route).
 
-use crate::protocol::http_conn::Answer;
+use std::net::IpAddr;
+
+use crate::protocol::http_conn::{Answer, Content};
 use crate::wall::room::valid_room_name;
-use crate::wire::http::{RequestHead, Status, query_param};
+use crate::wire::http::{Body, RequestHead, Status, percent_decode, query_param};
+use crate::wire::{json, qr};
 
 use super::App;
 
@@ -21,6 +24,8 @@ pub enum Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WallRoute {
     pub room: String,
+    /// The client's address (the peer's, or a trusted proxy's `X-Forwarded-For`).
+    pub client: IpAddr,
     /// The last id the wall saw (`since`), if it asked to resume.
     pub since: Option<u64>,
     /// The epoch that id belongs to; only meaningful with `since`.
@@ -32,18 +37,25 @@ pub struct WallRoute {
 pub enum Routed {
     /// A file of the pages, by the request's path (the shell looks it up).
     Page,
+    /// `/metrics`: the shell counts its connections and asks [`App::metrics`].
+    Metrics,
+    /// `/healthz`: the shell knows whether it serves.
+    Health,
     Answer(Answer<Route>),
 }
+
+/// Longest text `/qr.svg` encodes (a post URL is far shorter).
+pub const MAX_QR_TEXT: usize = 1024;
 
 const NOT_FOUND: Routed = Routed::Answer(Answer::Refuse(Status::NotFound, &[]));
 const BAD_REQUEST: Routed = Routed::Answer(Answer::Refuse(Status::BadRequest, &[]));
 
 impl App {
     /// Routes one `GET`/`HEAD` request.
-    pub fn route(&self, head: &RequestHead<'_>) -> Routed {
+    pub fn route(&self, head: &RequestHead<'_>, client: IpAddr) -> Routed {
         let query = head.query().unwrap_or("");
         match head.path() {
-            "/ws" => match parse_wall_route(query) {
+            "/ws" => match parse_wall_route(query, client) {
                 Ok(route) if self.wall.rooms.can_join(&route.room).is_err() => {
                     log::warn!("refused a wall in new room '{}': the rooms limit is reached", route.room);
                     Routed::Answer(Answer::Refuse(Status::ServiceUnavailable, &[("Retry-After", "5")]))
@@ -56,14 +68,49 @@ impl App {
             },
             "/echo" if self.echo => Routed::Answer(Answer::Upgrade { route: Route::Echo, cross_origin: true }),
             "/echo" => NOT_FOUND,
+            "/healthz" => Routed::Health,
+            "/metrics" if self.metrics => Routed::Metrics,
+            "/metrics" => NOT_FOUND,
+            "/settings.json" => Routed::Answer(Answer::Content(self.settings())),
+            "/qr.svg" => match qr_svg(query) {
+                Ok(content) => Routed::Answer(Answer::Content(content)),
+                Err(why) => {
+                    log::debug!("refused /qr.svg: {why}");
+                    BAD_REQUEST
+                }
+            },
+            "/admin" | "/admin.html" if !self.moderation_on() => NOT_FOUND,
             _ => Routed::Page,
         }
     }
+
+    /// `/settings.json`: what the pages need to know about the server.
+    fn settings(&self) -> Content {
+        let mut body = String::from("{\"public_url\":");
+        match &self.public_url {
+            Some(url) => json::write_string(&mut body, url),
+            None => body.push_str("null"),
+        }
+        body.push('}');
+        Content { status: Status::Ok, content_type: "application/json", body: Body::Shared(body.as_bytes().into()), etag: None }
+    }
+}
+
+/// `/qr.svg?text=T`: the QR code of `T` (percent-decoded), at level M, as SVG.
+fn qr_svg(query: &str) -> Result<Content, String> {
+    let text = query_param(query, "text").ok_or("text is required")?;
+    let text = percent_decode(text).ok_or("text has a malformed %-escape")?;
+    if text.is_empty() || text.len() > MAX_QR_TEXT {
+        return Err(format!("text must be 1 to {MAX_QR_TEXT} bytes"));
+    }
+    let code = qr::encode(&text, qr::Ecc::M).map_err(|e| e.to_string())?;
+    let body = Body::Shared(code.to_svg().into_bytes().into());
+    Ok(Content { status: Status::Ok, content_type: "image/svg+xml", body, etag: None })
 }
 
 /// The `/ws` query: `room` (default `main`), `since` and `epoch` (the contract's "Resume").
 /// The first occurrence of each key counts.
-pub fn parse_wall_route(query: &str) -> Result<WallRoute, String> {
+pub fn parse_wall_route(query: &str, client: IpAddr) -> Result<WallRoute, String> {
     let room = query_param(query, "room").unwrap_or("main");
     if !valid_room_name(room) {
         return Err(format!("room '{room}' is not 1 to 32 letters, digits, '-' or '_'"));
@@ -78,7 +125,7 @@ pub fn parse_wall_route(query: &str) -> Result<WallRoute, String> {
         Some(e) if valid_room_name(e) => Some(e.to_string()),
         Some(e) => return Err(format!("epoch '{e}' is not 1 to 32 letters, digits, '-' or '_'")),
     };
-    Ok(WallRoute { room: room.to_string(), since, epoch })
+    Ok(WallRoute { room: room.to_string(), client, since, epoch })
 }
 
 /// Decimal digits only (no sign, no spaces, not empty), at most 2^63−1.
@@ -92,6 +139,24 @@ fn parse_since(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn parse_wall_route(query: &str) -> Result<WallRoute, String> {
+        super::parse_wall_route(query, HERE)
+    }
+
+    #[test]
+    fn qr_codes_of_the_given_text() {
+        let c = qr_svg("text=https%3A%2F%2Fwall.example.org%2Fpost%3Froom%3Dmain").unwrap();
+        assert_eq!(c.content_type, "image/svg+xml");
+        let expected = qr::encode(b"https://wall.example.org/post?room=main", qr::Ecc::M).unwrap().to_svg();
+        assert_eq!(c.body.as_bytes(), expected.as_bytes());
+        for bad in ["", "text=", "text=%zz", &format!("text={}", "a".repeat(MAX_QR_TEXT + 1))] {
+            assert!(qr_svg(bad).is_err(), "{bad}");
+        }
+        assert!(qr_svg(&format!("text={}", "a".repeat(MAX_QR_TEXT))).is_ok());
+    }
 
     #[test]
     fn wall_routes() {

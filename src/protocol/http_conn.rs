@@ -11,6 +11,9 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use std::net::IpAddr;
+
+use crate::wire::forwarded::{self, TrustList};
 use crate::wire::handshake::{self, HandshakeError};
 use crate::wire::http::{self, Body, HeadLimits, RequestHead, Status};
 
@@ -22,6 +25,10 @@ pub struct HttpRules<'a> {
     pub keepalive_timeout: Duration,
     /// `--allow-origin`: cross-site origins allowed to upgrade on routes that accept them.
     pub allow_origins: &'a [String],
+    /// The peer's address, and the proxies whose `X-Forwarded-For` is believed: together
+    /// they give each request's client address (see [`forwarded::client_address`]).
+    pub peer: IpAddr,
+    pub trust: &'a TrustList,
 }
 
 /// What a request asks for, decided by the application.
@@ -49,12 +56,14 @@ pub struct Content {
 /// The application's side of a request: the router.
 pub trait Responder {
     type Route;
-    fn respond(&mut self, head: &RequestHead<'_>) -> Answer<Self::Route>;
+    /// Answers a request from `client` (the peer, or the address a trusted proxy forwarded).
+    fn respond(&mut self, head: &RequestHead<'_>, client: IpAddr) -> Answer<Self::Route>;
 }
 
 /// One line of the access log: what was asked and answered (the shell adds the time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
+    pub client: IpAddr,
     pub method: String,
     pub target: String,
     pub status: u16,
@@ -122,7 +131,7 @@ impl HttpConn {
                 Ok(None) => return,
                 Err(e) => {
                     let bytes = error_response(events, e.status(), &[], false, false);
-                    events.push(HttpEvent::Log(Access::new("-", "-", e.status(), bytes)));
+                    events.push(HttpEvent::Log(Access::new(rules.peer, "-", "-", e.status(), bytes)));
                     (Next::Close, self.buf.len())
                 }
                 Ok(Some((head, len))) => (handle(&head, rules, app, events), len),
@@ -149,14 +158,14 @@ impl HttpConn {
 
     /// The request or keep-alive deadline: a request head that did not complete gets a
     /// 408; an idle connection just closes.
-    pub fn on_timer<R>(&mut self, now: Instant, events: &mut Vec<HttpEvent<R>>) {
+    pub fn on_timer<R>(&mut self, now: Instant, peer: IpAddr, events: &mut Vec<HttpEvent<R>>) {
         if self.done || now < self.deadline {
             return;
         }
         self.done = true;
         if self.in_request {
             let bytes = error_response(events, Status::RequestTimeout, &[], false, false);
-            events.push(HttpEvent::Log(Access::new("-", "-", Status::RequestTimeout, bytes)));
+            events.push(HttpEvent::Log(Access::new(peer, "-", "-", Status::RequestTimeout, bytes)));
         }
         events.push(HttpEvent::Close);
     }
@@ -167,8 +176,8 @@ impl HttpConn {
 }
 
 impl Access {
-    fn new(method: &str, target: &str, status: Status, bytes: usize) -> Self {
-        Access { method: method.to_string(), target: target.to_string(), status: status.code(), bytes }
+    fn new(client: IpAddr, method: &str, target: &str, status: Status, bytes: usize) -> Self {
+        Access { client, method: method.to_string(), target: target.to_string(), status: status.code(), bytes }
     }
 }
 
@@ -180,9 +189,11 @@ fn handle<A: Responder>(
     events: &mut Vec<HttpEvent<A::Route>>,
 ) -> Next<A::Route> {
     let keep_alive = head.keep_alive();
+    let xff: Vec<&str> = head.forwarded_for.iter().map(|v| std::str::from_utf8(v).unwrap_or("?")).collect();
+    let client = forwarded::client_address(rules.peer, &xff, rules.trust);
     let mut refuse = |status: Status, headers: &[(&str, &str)], keep: bool| {
         let bytes = error_response(events, status, headers, head.method == "HEAD", keep);
-        events.push(HttpEvent::Log(Access::new(head.method, head.target, status, bytes)));
+        events.push(HttpEvent::Log(Access::new(client, head.method, head.target, status, bytes)));
         if keep { Next::KeepAlive } else { Next::Close }
     };
     // RFC 9112 §3.2: a client MUST send Host in an HTTP/1.1 request.
@@ -203,10 +214,10 @@ fn handle<A: Responder>(
         }
         _ => return refuse(Status::NotImplemented, &[], keep_alive),
     }
-    match app.respond(head) {
+    match app.respond(head, client) {
         Answer::Refuse(status, headers) => refuse(status, headers, keep_alive),
         Answer::Content(content) => {
-            send_content(head, &content, events);
+            send_content(head, client, &content, events);
             if keep_alive { Next::KeepAlive } else { Next::Close }
         }
         Answer::Upgrade { route, cross_origin } => {
@@ -216,7 +227,8 @@ fn handle<A: Responder>(
                     let mut response = Vec::with_capacity(160);
                     handshake::write_accept_response(&mut response, key);
                     events.push(HttpEvent::Send(response));
-                    events.push(HttpEvent::Log(Access::new(head.method, head.target, Status::SwitchingProtocols, 0)));
+                    let access = Access::new(client, head.method, head.target, Status::SwitchingProtocols, 0);
+                    events.push(HttpEvent::Log(access));
                     Next::Upgrade(route)
                 }
                 Err(e) => refuse(e.status(), e.headers(), keep_alive && !matches!(e, HandshakeError::HasBody)),
@@ -227,7 +239,7 @@ fn handle<A: Responder>(
 
 /// A `200` with the body (none for `HEAD`), or a `304` when the client's copy is current
 /// (RFC 9110 §13.1.2).
-fn send_content<R>(head: &RequestHead<'_>, content: &Content, events: &mut Vec<HttpEvent<R>>) {
+fn send_content<R>(head: &RequestHead<'_>, client: IpAddr, content: &Content, events: &mut Vec<HttpEvent<R>>) {
     let keep_alive = head.keep_alive();
     let etag = content.etag.as_deref();
     let mut headers: Vec<(&str, &str)> = vec![("Content-Type", content.content_type)];
@@ -240,7 +252,7 @@ fn send_content<R>(head: &RequestHead<'_>, content: &Content, events: &mut Vec<H
         headers.remove(0);
         http::write_response_head(&mut out, Status::NotModified, &headers, None, keep_alive);
         events.push(HttpEvent::Send(out));
-        events.push(HttpEvent::Log(Access::new(head.method, head.target, Status::NotModified, 0)));
+        events.push(HttpEvent::Log(Access::new(client, head.method, head.target, Status::NotModified, 0)));
         return;
     }
     let len = content.body.as_bytes().len();
@@ -250,7 +262,7 @@ fn send_content<R>(head: &RequestHead<'_>, content: &Content, events: &mut Vec<H
     if sent > 0 {
         events.push(HttpEvent::SendBody(content.body.clone()));
     }
-    events.push(HttpEvent::Log(Access::new(head.method, head.target, content.status, sent)));
+    events.push(HttpEvent::Log(Access::new(client, head.method, head.target, content.status, sent)));
 }
 
 /// An error response with a one-line text body. Returns the body's length.

@@ -10,7 +10,7 @@ use crate::wall::history::HistoryLimits;
 use crate::wall::room::Rooms;
 
 fn wall(room: &str) -> Route {
-    Route::Wall(WallRoute { room: room.to_string(), since: None, epoch: None })
+    Route::Wall(WallRoute { room: room.to_string(), client: [127, 0, 0, 1].into(), since: None, epoch: None })
 }
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -25,9 +25,10 @@ struct Router {
 impl Responder for Router {
     type Route = Route;
 
-    fn respond(&mut self, head: &RequestHead<'_>) -> Answer<Route> {
-        match self.app.route(head) {
+    fn respond(&mut self, head: &RequestHead<'_>, client: IpAddr) -> Answer<Route> {
+        match self.app.route(head, client) {
             Routed::Answer(answer) => answer,
+            Routed::Metrics | Routed::Health => Answer::Refuse(Status::NotImplemented, &[]),
             Routed::Page => match self.pages.lookup(head.path()) {
                 Some(page) => Answer::Content(Content {
                     status: Status::Ok,
@@ -43,12 +44,17 @@ impl Responder for Router {
 
 fn router(echo: bool) -> Router {
     let limits = HistoryLimits { max_len: 10, ttl: Duration::from_secs(10) };
-    let app = App { wall: Wall::new(Rooms::new(10, limits, 0), 0, Blocklist::default()), echo, max_backlog: 1 << 20 };
+    let config = crate::config::Config { echo, ..Default::default() };
+    let app = App::new(Wall::new(Rooms::new(10, limits, 0), 0, Blocklist::default()), &config);
     Router { app, pages: Pages::embedded() }
 }
 
+static TRUST: TrustList = TrustList::new();
+
 fn rules(origins: &[String]) -> HttpRules<'_> {
     HttpRules {
+        peer: IpAddr::from([127, 0, 0, 1]),
+        trust: &TRUST,
         limits: HeadLimits::default(),
         request_timeout: Duration::from_secs(10),
         keepalive_timeout: Duration::from_secs(30),
@@ -215,7 +221,7 @@ fn deadlines() {
     let mut events = Vec::new();
     conn.on_bytes(b"GET / HT", t0 + Duration::from_secs(1), &rules, &mut router, &mut events);
     assert_eq!(conn.next_wake(), Some(t0 + timeout), "trickling does not extend the deadline");
-    conn.on_timer(t0 + timeout, &mut events);
+    conn.on_timer(t0 + timeout, rules.peer, &mut events);
     assert!(
         matches!(&events[..], [HttpEvent::Send(b), HttpEvent::Log(_), HttpEvent::Close] if b.starts_with(b"HTTP/1.1 408"))
     );
@@ -225,6 +231,6 @@ fn deadlines() {
     conn.on_bytes(get("/").as_bytes(), t0, &rules, &mut router, &mut events);
     assert_eq!(conn.next_wake(), Some(t0 + Duration::from_secs(30)));
     events.clear();
-    conn.on_timer(t0 + Duration::from_secs(30), &mut events);
+    conn.on_timer(t0 + Duration::from_secs(30), rules.peer, &mut events);
     assert!(matches!(&events[..], [HttpEvent::Close]));
 }

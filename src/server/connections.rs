@@ -64,6 +64,26 @@ pub struct Connections {
     /// Freed this turn; reusable from the next.
     released: Vec<usize>,
     live: usize,
+    /// Open connections by kind (`/metrics`): HTTP, WebSocket (`/ws`, `/echo`), admin.
+    kinds: [u64; 3],
+}
+
+/// A connection's kind, for the `danmaku_connections` gauge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Http,
+    Ws,
+    Admin,
+}
+
+impl Connection {
+    pub fn kind(&self) -> Kind {
+        match &self.protocol {
+            Protocol::Http(_) => Kind::Http,
+            Protocol::WebSocket(_, session) if session.is_admin() => Kind::Admin,
+            Protocol::WebSocket(..) => Kind::Ws,
+        }
+    }
 }
 
 impl Connections {
@@ -75,7 +95,9 @@ impl Connections {
             self.slots.len() - 1
         });
         let id = ConnId { token, generation: self.generations[token] };
-        self.slots[token] = Some(make(id));
+        let conn = make(id);
+        self.kinds[conn.kind() as usize] += 1;
+        self.slots[token] = Some(conn);
         self.live += 1;
         id
     }
@@ -87,10 +109,24 @@ impl Connections {
     /// Takes a connection out; its token becomes reusable after [`end_turn`](Self::end_turn).
     pub fn remove(&mut self, token: usize) -> Option<Connection> {
         let conn = self.slots.get_mut(token)?.take()?;
+        self.kinds[conn.kind() as usize] -= 1;
         self.generations[token] = self.generations[token].wrapping_add(1);
         self.released.push(token);
         self.live -= 1;
         Some(conn)
+    }
+
+    /// Connection `token` now speaks `protocol` (an HTTP connection upgraded).
+    pub fn set_protocol(&mut self, token: usize, protocol: Protocol) {
+        let Some(conn) = self.slots.get_mut(token).and_then(Option::as_mut) else { return };
+        self.kinds[conn.kind() as usize] -= 1;
+        conn.protocol = protocol;
+        self.kinds[conn.kind() as usize] += 1;
+    }
+
+    /// Open connections of each kind.
+    pub fn count(&self, kind: Kind) -> u64 {
+        self.kinds[kind as usize]
     }
 
     /// The poll turn is over: freed tokens may be handed out again.

@@ -9,7 +9,8 @@ use crate::app::route::Route;
 use crate::app::{Action, App, Frame};
 use crate::protocol::http_conn::{HttpEvent, HttpRules};
 use crate::protocol::ws_conn::{Role, WsConn, WsEvent, WsLimits};
-use crate::server::connections::{Connections, Protocol};
+use crate::app::metrics::Gauges;
+use crate::server::connections::{Connections, Kind, Protocol};
 use crate::server::event_loop::{Server, time};
 use crate::server::io::mark_dirty;
 use crate::server::output::Chunk;
@@ -19,6 +20,8 @@ use crate::wire::close::CloseCode;
 impl Server {
     /// Bytes from a connection, to whichever protocol it speaks.
     pub(super) fn on_bytes(&mut self, token: usize, data: &mut [u8], now: Instant) {
+        let gauges = self.gauges();
+        let healthy = self.shutdown_deadline.is_none();
         let Some(conn) = self.conns.get_mut(token) else { return };
         match &mut conn.protocol {
             Protocol::Http(http) => {
@@ -27,8 +30,10 @@ impl Server {
                     request_timeout: self.config.request_timeout,
                     keepalive_timeout: self.config.keepalive_timeout,
                     allow_origins: &self.config.allow_origins,
+                    peer: conn.peer.ip(),
+                    trust: &self.config.trust_proxy,
                 };
-                let mut responder = PageResponder { app: &self.app, pages: &mut self.pages };
+                let mut responder = PageResponder { app: &self.app, pages: &mut self.pages, gauges, healthy };
                 let mut events = Vec::new();
                 http.on_bytes(data, now, &rules, &mut responder, &mut events);
                 self.on_http_events(token, events, now);
@@ -42,7 +47,7 @@ impl Server {
         match &mut conn.protocol {
             Protocol::Http(http) => {
                 let mut events = Vec::new();
-                http.on_timer(now, &mut events);
+                http.on_timer(now, conn.peer.ip(), &mut events);
                 self.on_http_events(token, events, now);
             }
             Protocol::WebSocket(ws, _) => {
@@ -86,9 +91,7 @@ impl Server {
             self.conns.get_mut(token).map_or("?".into(), |c| c.peer.to_string())
         );
         let session = self.app.open(token, route, now, &mut actions);
-        if let Some(conn) = self.conns.get_mut(token) {
-            conn.protocol = Protocol::WebSocket(ws, session);
-        }
+        self.conns.set_protocol(token, Protocol::WebSocket(ws, session));
         self.perform(actions, now);
     }
 
@@ -121,6 +124,17 @@ impl Server {
         }
     }
 
+    /// The gauges `/metrics` reports.
+    pub(super) fn gauges(&self) -> Gauges {
+        Gauges {
+            http: self.conns.count(Kind::Http),
+            ws: self.conns.count(Kind::Ws),
+            admin: self.conns.count(Kind::Admin),
+            rooms: self.app.wall.rooms.len() as u64,
+            redis_up: None,
+        }
+    }
+
     /// Carries out what the application decided.
     pub(super) fn perform(&mut self, actions: Vec<Action>, now: Instant) {
         for action in actions {
@@ -128,7 +142,9 @@ impl Server {
                 Action::Send { to, frame: Frame::Owned(bytes) } => self.queue(to, Chunk::Owned(bytes)),
                 Action::Send { to, frame: Frame::Shared(bytes) } => self.queue(to, Chunk::Shared(bytes)),
                 Action::Broadcast { room, frame } => {
-                    let too_slow = fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
+                    let (delivered, too_slow) =
+                        fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
+                    self.app.counters.deliveries += delivered;
                     for member in too_slow {
                         self.close_slow(member, now);
                     }
@@ -163,7 +179,8 @@ impl Server {
 }
 
 /// Queues one shared frame on every member of `room` that is open and has room for it under
-/// `--max-backlog`; returns the members that have not (to be closed with 1008).
+/// `--max-backlog`; returns how many got it, and the members that have not (to be closed
+/// with 1008).
 fn fan_out(
     conns: &mut Connections,
     dirty: &mut Vec<usize>,
@@ -171,8 +188,9 @@ fn fan_out(
     room: usize,
     frame: &Rc<[u8]>,
     config: &crate::config::Config,
-) -> Vec<usize> {
+) -> (u64, Vec<usize>) {
     let mut too_slow = Vec::new();
+    let mut delivered = 0;
     for &member in app.members(room) {
         let Some(conn) = conns.get_mut(member) else { continue };
         let Protocol::WebSocket(ws, _) = &conn.protocol else { continue };
@@ -190,6 +208,7 @@ fn fan_out(
         }
         conn.out.push(Chunk::Shared(frame.clone()));
         mark_dirty(conn, member, dirty);
+        delivered += 1;
     }
-    too_slow
+    (delivered, too_slow)
 }

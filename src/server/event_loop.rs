@@ -95,8 +95,7 @@ impl Server {
         let local_addr = listener.local_addr()?;
         let limits = HistoryLimits { max_len: config.history, ttl: config.history_ttl };
         let rooms = Rooms::new(config.max_rooms, limits, unix_ms());
-        let app =
-            App { wall: Wall::new(rooms, config.rate, blocklist), echo: config.echo, max_backlog: config.max_backlog };
+        let app = App::new(Wall::new(rooms, config.rate, blocklist), &config);
         Ok(Server {
             app,
             config,

@@ -43,6 +43,11 @@ pub struct TrustList {
 }
 
 impl TrustList {
+    /// The empty list: no peer is trusted.
+    pub const fn new() -> Self {
+        TrustList { ranges: Vec::new() }
+    }
+
     /// A list from every `--trust-proxy` value.
     pub fn parse_all<S: AsRef<str>>(values: &[S]) -> Result<TrustList, String> {
         let mut list = TrustList::default();

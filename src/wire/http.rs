@@ -277,6 +277,26 @@ pub fn query_param<'q>(query: &'q str, key: &str) -> Option<&'q str> {
     })
 }
 
+/// RFC 3986 §2.1 percent-decoding; a malformed escape makes the whole input invalid (`None`).
+/// `+` stays `+` (that is a form encoding, not part of URIs).
+pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            // Exactly two hex digits (`from_str_radix` alone would also take a sign).
+            let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// RFC 9110 §13.1.2: does `If-None-Match` (`*`, one tag, or a list, weak or strong) match?
 /// The comparison is weak (§8.8.3.2): `W/"x"` matches `"x"`.
 pub fn if_none_match(header: &[u8], etag: &str) -> bool {
