@@ -10,6 +10,7 @@
 //! [`pages`] serves the HTML/CSS/JS of `www/`.
 
 pub mod config;
+pub mod kit;
 pub mod pages;
 pub mod protocol;
 pub mod server;

@@ -359,20 +359,7 @@ fn one_byte_fragments_are_reassembled_up_to_max_message_and_no_further() {
 
 /// A masked frame header (no payload) announcing `len` bytes.
 fn header_only(opcode: u8, len: u64) -> Vec<u8> {
-    let mut h = vec![0x80 | opcode];
-    match len {
-        0..=125 => h.push(0x80 | len as u8),
-        126..=0xFFFF => {
-            h.push(0x80 | 126);
-            h.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            h.push(0x80 | 127);
-            h.extend_from_slice(&len.to_be_bytes());
-        }
-    }
-    h.extend_from_slice(&[0x11, 0x22, 0x33, 0x44]);
-    h
+    common::client_header(true, opcode, len, [0x11, 0x22, 0x33, 0x44]).expect("a defined opcode")
 }
 
 #[test]
