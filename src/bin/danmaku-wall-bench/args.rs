@@ -6,6 +6,7 @@ danmaku-wall-bench: load generator for the danmaku-wall WebSocket server
 
 USAGE:
     danmaku-wall-bench fanout [FLAGS]    publishers post, every connection in the room receives
+    danmaku-wall-bench bigroom [FLAGS]   fanout preset: 10000 subscribers, 1 publisher, 50 posts/s, 10 s
     danmaku-wall-bench idle [FLAGS]      hold many idle connections, then check one broadcast
     danmaku-wall-bench --help
 
@@ -14,13 +15,21 @@ USAGE:
   delivery's latency is recorded. After --warmup, posts are counted for --duration seconds;
   then up to --drain seconds collect what is still in flight. Reports deliveries, expected
   (posts x connections open at the time), LOST (a loss is a bug), deliveries/s, latency
-  percentiles, error frames and, with --spawn or --pid, deliveries per server CPU-second.
+  percentiles, error frames and, with --spawn or --pid, deliveries per server CPU-second and
+  deliveries per server write call. The server's `hello` frame (the first after each upgrade)
+  is not a delivery; a server that sends none (the comparison server) works as well.
+
+  bigroom: the big-room workload, a fanout with other defaults (--subscribers 10000
+  --publishers 1 --rate 50 --duration 10); every fanout flag still applies, and --latencies
+  FILE keeps every delivery's latency. Against the comparison server (tokio-tungstenite, see
+  the README's Performance section), point --spawn at its binary: it ignores every flag but
+  --bind and rebroadcasts raw posts, which the bench recognises too.
 
   idle: opens --conns connections (--connect-concurrency handshakes in flight), holds them
   --hold seconds, reads the server's RSS, then (unless --no-broadcast) one more connection
   posts one danmaku and every held connection must receive it.
 
-SERVER (both modes):
+SERVER (every mode):
         --url ws://HOST:PORT/PATH  server and path to load [default: ws://127.0.0.1:3000/ws?room=bench]
                                    (with --spawn only the path and query are used)
         --spawn PATH               start the server binary PATH with `--bind 127.0.0.1:0 --rate 0
@@ -31,17 +40,27 @@ SERVER (both modes):
         --server-cpu N             pin the server (every thread) to CPU core N
         --bench-cpu N              pin this tool to CPU core N
 
-FANOUT:
-        --subscribers S            receiving connections [default: 1000]
+FANOUT and BIGROOM:
+        --subscribers S            receiving connections [default: 1000; bigroom 10000]
         --publishers P             posting connections, also receiving [default: 1]
         --rate R|max               posts per second over all publishers, or `max`: each publisher
-                                   keeps --window posts in flight [default: 100]
+                                   keeps --window posts in flight [default: 100; bigroom 50]
+        --arrival PATTERN          when publishers post [default: even with --rate R, burst with max]:
+                                     even     --rate R: each publisher at a fixed interval
+                                     poisson  --rate R: each publisher at random (Poisson) times,
+                                              exponential gaps, R/s on average over all of them
+                                     burst    --rate max: each turn of the loop refills every
+                                              publisher's window of --window posts at once
+                                     sliding  --rate max: a publisher sends a new post the moment
+                                              one of its posts comes back (window --window)
         --window W                 with --rate max: posts a publisher may have sent but not yet
                                    received back [default: 8]
         --duration SECS            measured window [default: 10]
         --warmup SECS              load before measuring, not recorded [default: 1]
         --drain SECS               longest wait for in-flight deliveries after the window [default: 2]
         --msg-bytes N              msg text length, `b<seq> <ns>` padded with `~` [default: 24]
+        --latencies FILE           also write every measured delivery's latency, in microseconds,
+                                   one per line
 
 IDLE:
         --conns N                  connections to hold [default: 10000]
@@ -51,14 +70,21 @@ IDLE:
 
 OTHER:
         --connect-concurrency N    handshakes in flight at once [default: 100]; more than the
-                                   server's listen backlog (128 with mio's default) overflows it:
-                                   dropped SYNs and ~1 s retransmits, i.e. slower connecting
+                                   server's listen backlog (4096 by default, see the server's
+                                   config) overflows it: dropped SYNs and ~1 s retransmits,
+                                   i.e. slower connecting
         --json                     end the output with exactly one JSON line holding every figure
     -h, --help                     print this and exit
 
 Fractional seconds are fine (--hold 0.5). The bench raises its open-file limit to the hard
 limit; every connection needs one descriptor. To a loopback server, connections come from
 source addresses 127.0.0.2-254 in turn, so local ports are not the limit.
+
+EXAMPLES:
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --rate max --arrival sliding
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --publishers 50 --rate 500 --arrival poisson
+    danmaku-wall-bench bigroom --spawn target/release/danmaku-wall --latencies /tmp/ours.txt
+    danmaku-wall-bench bigroom --spawn ../tt-compare/target/release/tt-compare --latencies /tmp/theirs.txt
 
 OUTPUT:
     Aligned text; with --json also one JSON line at the end. CPU figures cover the measured
@@ -68,7 +94,7 @@ OUTPUT:
     and when other processes used >= 10% of a core (figures are noisy). fanout also counts
     the server's write system calls in the window (syscw of /proc/PID/io: write and writev,
     not send or sendmsg) and divides the deliveries by them: how many messages one write
-    carried, i.e. how well the server batches.
+    carried, i.e. how well the server batches, for every arrival pattern.
 
 EXIT STATUS:
     0 the run completed and every check passed; 1 the run could not be done (server not
@@ -116,6 +142,35 @@ pub enum Rate {
     Max,
 }
 
+/// When publishers post (see `--arrival` in [`HELP`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// `--rate R`: a fixed interval per publisher.
+    Even,
+    /// `--rate R`: exponential gaps per publisher (a Poisson process).
+    Poisson,
+    /// `--rate max`: every loop turn refills each publisher's window.
+    Burst,
+    /// `--rate max`: a new post the moment one of the publisher's own comes back.
+    Sliding,
+}
+
+impl Arrival {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arrival::Even => "even",
+            Arrival::Poisson => "poisson",
+            Arrival::Burst => "burst",
+            Arrival::Sliding => "sliding",
+        }
+    }
+
+    /// Whether the pattern keeps a window in flight (`--rate max`) rather than a rate.
+    pub fn windowed(self) -> bool {
+        matches!(self, Arrival::Burst | Arrival::Sliding)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Common {
     pub url: WsUrl,
@@ -130,14 +185,19 @@ pub struct Common {
 
 #[derive(Debug, Clone)]
 pub struct Fanout {
+    /// `fanout` or `bigroom`: the mode's name in the report.
+    pub name: &'static str,
     pub subscribers: usize,
     pub publishers: usize,
     pub rate: Rate,
+    pub arrival: Arrival,
     pub window: usize,
     pub duration: f64,
     pub warmup: f64,
     pub drain: f64,
     pub msg_bytes: usize,
+    /// `--latencies FILE`: every measured delivery's latency, written there.
+    pub latencies: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,20 +242,29 @@ fn seconds(flag: &str, v: &str, zero_ok: bool) -> Result<f64, String> {
     Ok(s)
 }
 
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let args: Vec<String> = args.into_iter().collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return Ok(Command::Help);
+fn rate(v: &str) -> Result<Rate, String> {
+    if v == "max" {
+        return Ok(Rate::Max);
     }
-    let Some(mode_name) = args.first() else {
-        return Err("no mode given: `fanout` or `idle` (see --help)".to_string());
-    };
-    let fanout_mode = match mode_name.as_str() {
-        "fanout" => true,
-        "idle" => false,
-        other => return Err(format!("unknown mode {other:?}: `fanout` or `idle` (see --help)")),
-    };
-    let mut common = Common {
+    let r: f64 = v.parse().map_err(|_| format!("--rate {v}: posts per second, or `max`"))?;
+    if !r.is_finite() || r <= 0.0 || r > 10_000_000.0 {
+        return Err(format!("--rate {v}: must be more than 0 (and at most 10000000), or `max`"));
+    }
+    Ok(Rate::PerSecond(r))
+}
+
+fn arrival(v: &str) -> Result<Arrival, String> {
+    match v {
+        "even" => Ok(Arrival::Even),
+        "poisson" => Ok(Arrival::Poisson),
+        "burst" => Ok(Arrival::Burst),
+        "sliding" => Ok(Arrival::Sliding),
+        _ => Err(format!("--arrival {v}: one of even, poisson, burst, sliding")),
+    }
+}
+
+fn default_common() -> Common {
+    Common {
         url: WsUrl::parse("ws://127.0.0.1:3000/ws?room=bench").expect("default URL"),
         spawn: None,
         server_args: Vec::new(),
@@ -204,114 +273,194 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         bench_cpu: None,
         concurrency: 100,
         json: false,
-    };
-    let mut fanout = Fanout {
-        subscribers: 1000,
+    }
+}
+
+/// The defaults of `fanout`, or of its `bigroom` preset.
+fn default_fanout(big_room: bool) -> Fanout {
+    Fanout {
+        name: if big_room { "bigroom" } else { "fanout" },
+        subscribers: if big_room { 10_000 } else { 1000 },
         publishers: 1,
-        rate: Rate::PerSecond(100.0),
+        rate: Rate::PerSecond(if big_room { 50.0 } else { 100.0 }),
+        arrival: Arrival::Even,
         window: 8,
         duration: 10.0,
         warmup: 1.0,
         drain: 2.0,
         msg_bytes: 24,
-    };
-    let mut idle = Idle { conns: 10_000, hold: 5.0, broadcast: true };
-    let mut window_given = false;
-
-    let mut it = args[1..].iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let takes_value = !matches!(flag, "--json" | "--broadcast" | "--no-broadcast");
-        if !takes_value && inline.is_some() {
-            return Err(format!("{flag} takes no value"));
-        }
-        let value = if takes_value {
-            match inline {
-                Some(v) => v,
-                None => it.next().cloned().ok_or_else(|| format!("{flag} needs a value"))?,
-            }
-        } else {
-            String::new()
-        };
-        let v = value.as_str();
-        let fanout_only = matches!(
-            flag,
-            "--subscribers"
-                | "--publishers"
-                | "--rate"
-                | "--window"
-                | "--duration"
-                | "--warmup"
-                | "--drain"
-                | "--msg-bytes"
-        );
-        let idle_only = matches!(flag, "--conns" | "--hold" | "--broadcast" | "--no-broadcast");
-        if fanout_only && !fanout_mode {
-            return Err(format!("{flag} is a fanout flag, not for idle"));
-        }
-        if idle_only && fanout_mode {
-            return Err(format!("{flag} is an idle flag, not for fanout"));
-        }
-        match flag {
-            "--url" => common.url = WsUrl::parse(v)?,
-            "--spawn" => {
-                if v.is_empty() {
-                    return Err("--spawn needs the server binary's path".to_string());
-                }
-                common.spawn = Some(value.clone());
-            }
-            "--server-arg" => common.server_args.push(value.clone()),
-            "--pid" => common.pid = Some(count(flag, v, 1, i32::MAX as usize)? as i32),
-            "--server-cpu" => common.server_cpu = Some(count(flag, v, 0, 1023)?),
-            "--bench-cpu" => common.bench_cpu = Some(count(flag, v, 0, 1023)?),
-            "--connect-concurrency" => common.concurrency = count(flag, v, 1, 1_000_000)?,
-            "--json" => common.json = true,
-            "--subscribers" => fanout.subscribers = count(flag, v, 0, 1_000_000)?,
-            "--publishers" => fanout.publishers = count(flag, v, 1, 100_000)?,
-            "--rate" => {
-                fanout.rate = if v == "max" {
-                    Rate::Max
-                } else {
-                    let r: f64 = v.parse().map_err(|_| format!("--rate {v}: posts per second, or `max`"))?;
-                    if !r.is_finite() || r <= 0.0 || r > 10_000_000.0 {
-                        return Err(format!("--rate {v}: must be more than 0 (and at most 10000000), or `max`"));
-                    }
-                    Rate::PerSecond(r)
-                }
-            }
-            "--window" => {
-                fanout.window = count(flag, v, 1, 1_000_000)?;
-                window_given = true;
-            }
-            "--duration" => fanout.duration = seconds(flag, v, false)?,
-            "--warmup" => fanout.warmup = seconds(flag, v, true)?,
-            "--drain" => fanout.drain = seconds(flag, v, true)?,
-            "--msg-bytes" => fanout.msg_bytes = count(flag, v, 1, 100)?,
-            "--conns" => idle.conns = count(flag, v, 1, 10_000_000)?,
-            "--hold" => idle.hold = seconds(flag, v, true)?,
-            "--broadcast" => idle.broadcast = true,
-            "--no-broadcast" => idle.broadcast = false,
-            _ if flag.starts_with('-') => return Err(format!("unknown flag {flag} (see --help)")),
-            _ => return Err(format!("unexpected argument {arg:?} (see --help)")),
-        }
+        latencies: None,
     }
-    if common.spawn.is_some() && common.pid.is_some() {
+}
+
+/// The flags being read, with what they set so far.
+struct Parsed {
+    common: Common,
+    fanout: Fanout,
+    idle: Idle,
+    window_given: bool,
+    arrival_given: bool,
+}
+
+/// Applies one flag shared by every mode; `Ok(false)` if `flag` is not one.
+fn common_flag(c: &mut Common, flag: &str, v: &str) -> Result<bool, String> {
+    match flag {
+        "--url" => c.url = WsUrl::parse(v)?,
+        "--spawn" if v.is_empty() => return Err("--spawn needs the server binary's path".to_string()),
+        "--spawn" => c.spawn = Some(v.to_string()),
+        "--server-arg" => c.server_args.push(v.to_string()),
+        "--pid" => c.pid = Some(count(flag, v, 1, i32::MAX as usize)? as i32),
+        "--server-cpu" => c.server_cpu = Some(count(flag, v, 0, 1023)?),
+        "--bench-cpu" => c.bench_cpu = Some(count(flag, v, 0, 1023)?),
+        "--connect-concurrency" => c.concurrency = count(flag, v, 1, 1_000_000)?,
+        "--json" => c.json = true,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The flags of `fanout` and `bigroom`.
+const FANOUT_FLAGS: [&str; 10] = [
+    "--subscribers",
+    "--publishers",
+    "--rate",
+    "--arrival",
+    "--window",
+    "--duration",
+    "--warmup",
+    "--drain",
+    "--msg-bytes",
+    "--latencies",
+];
+
+/// The flags of `idle`.
+const IDLE_FLAGS: [&str; 4] = ["--conns", "--hold", "--broadcast", "--no-broadcast"];
+
+/// Applies one of [`FANOUT_FLAGS`].
+fn fanout_flag(p: &mut Parsed, flag: &str, v: &str) -> Result<(), String> {
+    let f = &mut p.fanout;
+    match flag {
+        "--subscribers" => f.subscribers = count(flag, v, 0, 1_000_000)?,
+        "--publishers" => f.publishers = count(flag, v, 1, 100_000)?,
+        "--rate" => f.rate = rate(v)?,
+        "--arrival" => {
+            f.arrival = arrival(v)?;
+            p.arrival_given = true;
+        }
+        "--window" => {
+            f.window = count(flag, v, 1, 1_000_000)?;
+            p.window_given = true;
+        }
+        "--duration" => f.duration = seconds(flag, v, false)?,
+        "--warmup" => f.warmup = seconds(flag, v, true)?,
+        "--drain" => f.drain = seconds(flag, v, true)?,
+        "--msg-bytes" => f.msg_bytes = count(flag, v, 1, 100)?,
+        "--latencies" if v.is_empty() => return Err("--latencies needs a file name".to_string()),
+        "--latencies" => f.latencies = Some(v.to_string()),
+        _ => return Err(format!("unknown flag {flag} (see --help)")),
+    }
+    Ok(())
+}
+
+/// Applies one of [`IDLE_FLAGS`].
+fn idle_flag(i: &mut Idle, flag: &str, v: &str) -> Result<(), String> {
+    match flag {
+        "--conns" => i.conns = count(flag, v, 1, 10_000_000)?,
+        "--hold" => i.hold = seconds(flag, v, true)?,
+        "--broadcast" => i.broadcast = true,
+        "--no-broadcast" => i.broadcast = false,
+        _ => return Err(format!("unknown flag {flag} (see --help)")),
+    }
+    Ok(())
+}
+
+/// The next flag and its value (`--flag VALUE` or `--flag=VALUE`; switches take none).
+fn next_flag<'a>(arg: &'a str, rest: &mut impl Iterator<Item = &'a String>) -> Result<(&'a str, String), String> {
+    let (flag, inline) = match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+        _ => (arg, None),
+    };
+    let switch = matches!(flag, "--json" | "--broadcast" | "--no-broadcast");
+    match (switch, inline) {
+        (true, Some(_)) => Err(format!("{flag} takes no value")),
+        (true, None) => Ok((flag, String::new())),
+        (false, Some(v)) => Ok((flag, v)),
+        (false, None) => Ok((flag, rest.next().cloned().ok_or_else(|| format!("{flag} needs a value"))?)),
+    }
+}
+
+/// Rules between flags, once all are read.
+fn check(p: &mut Parsed) -> Result<(), String> {
+    let c = &p.common;
+    if c.spawn.is_some() && c.pid.is_some() {
         return Err("--spawn and --pid exclude each other".to_string());
     }
-    if !common.server_args.is_empty() && common.spawn.is_none() {
+    if !c.server_args.is_empty() && c.spawn.is_none() {
         return Err("--server-arg only makes sense with --spawn".to_string());
     }
-    if common.server_cpu.is_some() && common.spawn.is_none() && common.pid.is_none() {
+    if c.server_cpu.is_some() && c.spawn.is_none() && c.pid.is_none() {
         return Err("--server-cpu needs --spawn or --pid".to_string());
     }
-    if window_given && fanout.rate != Rate::Max {
+    let f = &mut p.fanout;
+    if !p.arrival_given && f.rate == Rate::Max {
+        f.arrival = Arrival::Burst;
+    }
+    if f.arrival.windowed() != (f.rate == Rate::Max) {
+        let want = if f.arrival.windowed() { "--rate max" } else { "--rate R (posts per second)" };
+        return Err(format!("--arrival {} needs {want}", f.arrival.name()));
+    }
+    if p.window_given && f.rate != Rate::Max {
         return Err("--window applies to --rate max only".to_string());
     }
-    let mode = if fanout_mode { Mode::Fanout(fanout) } else { Mode::Idle(idle) };
-    Ok(Command::Run(Box::new(Options { common, mode })))
+    Ok(())
+}
+
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+    let args: Vec<String> = args.into_iter().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Command::Help);
+    }
+    let Some(mode_name) = args.first() else {
+        return Err("no mode given: `fanout`, `bigroom` or `idle` (see --help)".to_string());
+    };
+    let fanout_mode = match mode_name.as_str() {
+        "fanout" | "bigroom" => true,
+        "idle" => false,
+        other => return Err(format!("unknown mode {other:?}: `fanout`, `bigroom` or `idle` (see --help)")),
+    };
+    let mut p = Parsed {
+        common: default_common(),
+        fanout: default_fanout(mode_name == "bigroom"),
+        idle: Idle { conns: 10_000, hold: 5.0, broadcast: true },
+        window_given: false,
+        arrival_given: false,
+    };
+    let mut it = args[1..].iter();
+    while let Some(arg) = it.next() {
+        if !arg.starts_with('-') {
+            return Err(format!("unexpected argument {arg:?} (see --help)"));
+        }
+        let (flag, v) = next_flag(arg, &mut it)?;
+        if common_flag(&mut p.common, flag, &v)? {
+            continue;
+        }
+        if FANOUT_FLAGS.contains(&flag) {
+            if !fanout_mode {
+                return Err(format!("{flag} is a fanout flag, not for idle"));
+            }
+            fanout_flag(&mut p, flag, &v)?;
+        } else if IDLE_FLAGS.contains(&flag) {
+            if fanout_mode {
+                return Err(format!("{flag} is an idle flag, not for {mode_name}"));
+            }
+            idle_flag(&mut p.idle, flag, &v)?;
+        } else {
+            return Err(format!("unknown flag {flag} (see --help)"));
+        }
+    }
+    check(&mut p)?;
+    let mode = if fanout_mode { Mode::Fanout(p.fanout) } else { Mode::Idle(p.idle) };
+    Ok(Command::Run(Box::new(Options { common: p.common, mode })))
 }
 
 #[cfg(test)]
@@ -347,6 +496,28 @@ mod tests {
     }
 
     #[test]
+    fn arrivals_and_big_room() {
+        let f = |args: &str| match run(args).unwrap().mode {
+            Mode::Fanout(f) => f,
+            Mode::Idle(_) => panic!("idle"),
+        };
+        assert_eq!(f("fanout").arrival, Arrival::Even);
+        assert_eq!(f("fanout --rate max").arrival, Arrival::Burst);
+        assert_eq!(f("fanout --rate max --arrival sliding --window 3").arrival, Arrival::Sliding);
+        assert_eq!(f("fanout --rate 20 --arrival poisson").arrival, Arrival::Poisson);
+        let big = f("bigroom --latencies /tmp/x");
+        assert_eq!((big.name, big.subscribers, big.publishers, big.duration), ("bigroom", 10_000, 1, 10.0));
+        assert_eq!((big.rate, big.latencies.as_deref()), (Rate::PerSecond(50.0), Some("/tmp/x")));
+        assert_eq!(f("bigroom --subscribers 20").subscribers, 20);
+    }
+
+    #[test]
+    fn help_has_the_real_listen_backlog() {
+        let backlog = danmaku_wall::config::Config::default().listen_backlog;
+        assert!(HELP.contains(&format!("listen backlog ({backlog} by default")), "{backlog}");
+    }
+
+    #[test]
     fn bad_flags() {
         for bad in [
             "",
@@ -368,6 +539,12 @@ mod tests {
             "idle --server-cpu 0",
             "fanout --url http://x/ws",
             "fanout --msg-bytes 101",
+            "fanout --arrival sliding",
+            "fanout --rate max --arrival poisson",
+            "fanout --arrival zigzag",
+            "bigroom --conns 5",
+            "idle --arrival even",
+            "fanout --latencies=",
         ] {
             assert!(run(bad).is_err(), "{bad:?} accepted");
         }
