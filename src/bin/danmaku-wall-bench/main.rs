@@ -2,7 +2,7 @@
 //! side of RFC 6455 (the kit's upgrade request, `check_server_response`, `WsConn` in the
 //! client role) and a single-threaded mio loop.
 //!
-//! - [`args`]: flags and `--help`.
+//! - [`args`]: flags; [`help`]: the `--help` text.
 //! - [`client`]: the connections and the event loop.
 //! - [`fanout`] (with [`publish`]: arrival patterns, [`fanout_report`]: its figures), [`idle`]:
 //!   the modes.
@@ -15,6 +15,7 @@ mod args;
 mod client;
 mod fanout;
 mod fanout_report;
+mod help;
 mod idle;
 mod procinfo;
 mod publish;
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
     let options = match args::parse(std::env::args().skip(1)) {
         Ok(Command::Run(options)) => options,
         Ok(Command::Help) => {
-            print!("{}", args::HELP);
+            print!("{}", help::HELP);
             return ExitCode::SUCCESS;
         }
         Err(why) => {
