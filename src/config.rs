@@ -37,6 +37,12 @@ pub struct Config {
     pub listen_backlog: i32,
     /// Longest time a shutdown waits for close replies.
     pub shutdown_grace: Duration,
+    /// Danmaku a room retains for resuming walls (`--history`); 0 = none.
+    pub history: usize,
+    /// Retained danmaku older than this are dropped (`--history-ttl`).
+    pub history_ttl: Duration,
+    /// Rooms (with members or retained history) that may exist at once (`--max-rooms`).
+    pub max_rooms: usize,
 }
 
 impl Default for Config {
@@ -61,6 +67,9 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(2),
             flush_delay: Duration::ZERO,
             listen_backlog: 4096,
+            history: 1000,
+            history_ttl: Duration::from_secs(120),
+            max_rooms: 10_000,
         }
     }
 }
@@ -87,6 +96,10 @@ FLAGS:
         --rate N                  danmaku per second per connection, 0 = unlimited [default: 5]
         --blocklist FILE          words or phrases, one per line, case-insensitive, whose posts are rejected
         --allow-origin ORIGIN     cross-site origin allowed to upgrade (repeatable, or *)
+        --history N               danmaku each room keeps for walls that resume; 0 = none [default: 1000]
+        --history-ttl SECS        forget retained danmaku older than this [default: 120]
+        --max-rooms N             rooms that may exist at once; a wall for a new room past it gets 503
+                                  [default: 10000]
         --flush-delay MS          hold output up to MS milliseconds so broadcasts share writes; 0 = flush
                                   every loop turn [default: 0]
         --echo                    also serve /echo (echoes every message; for conformance suites)
@@ -150,6 +163,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--max-message" => config.max_message = count(&flag, v, 1)?,
             "--max-backlog" => config.max_backlog = count(&flag, v, 1)?,
             "--max-connections" => config.max_connections = count(&flag, v, 1)?,
+            "--history" => config.history = count(&flag, v, 0)?.min(1 << 20),
+            "--history-ttl" => config.history_ttl = seconds(&flag, v, false)?,
+            "--max-rooms" => config.max_rooms = count(&flag, v, 1)?,
             "--rate" => {
                 config.rate = u32::try_from(count(&flag, v, 0)?).map_err(|_| format!("{flag}: {v} is too large"))?
             }

@@ -9,6 +9,9 @@
 //! Beside them, [`wall`] turns messages into danmaku (rooms, validation, rate limits) and
 //! [`pages`] serves the HTML/CSS/JS of `www/`.
 
+#![deny(unsafe_code)]
+
+pub mod app;
 pub mod config;
 pub mod kit;
 pub mod pages;

@@ -10,26 +10,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+pub use crate::wire::http::Body;
 use std::time::{Duration, Instant};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_pages.rs"));
-}
-
-/// A response body: borrowed from the binary, or shared with other responses.
-#[derive(Debug, Clone)]
-pub enum Body {
-    Static(&'static [u8]),
-    Shared(Rc<[u8]>),
-}
-
-impl Body {
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Body::Static(b) => b,
-            Body::Shared(b) => b,
-        }
-    }
 }
 
 /// One file, ready to send.
@@ -216,20 +202,10 @@ pub fn etag(bytes: &[u8]) -> Rc<str> {
     format!("\"{hash:016x}-{:x}\"", bytes.len()).into()
 }
 
-/// RFC 9110 §13.1.2: does `If-None-Match` (`*`, one tag, or a list, weak or strong) match?
-/// The comparison is weak (§8.8.3.2): `W/"x"` matches `"x"`.
-pub fn if_none_match(header: &[u8], etag: &str) -> bool {
-    let header = crate::wire::http::trim(header);
-    if header == b"*" {
-        return true;
-    }
-    let ours = etag.strip_prefix("W/").unwrap_or(etag).as_bytes();
-    crate::wire::http::tokens(header).any(|tag| tag.strip_prefix(b"W/").unwrap_or(tag) == ours)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::http::if_none_match;
 
     #[test]
     fn routes_and_names() {

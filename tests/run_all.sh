@@ -1,15 +1,79 @@
 #!/usr/bin/env bash
 # Every test of danmaku-wall, installing what the tests need where it is missing:
 #   bash tests/run_all.sh
-# Stages: lint (clippy), unit + integration tests (cargo test), Autobahn conformance,
+# Stages: installs (Debian packages, npm, PyPI; only what is missing), format check
+# (cargo fmt), lint (clippy), unit + integration tests (cargo test), Autobahn conformance,
 # browser end-to-end tests (headless Chromium), fuzz smoke runs (20 s per target).
-# Each stage prints its time; the script stops at the first failure.
+# Each stage prints its time; the script stops at the first failure, a failed install included.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 start=$(date +%s)
 
 stage() { echo; echo "=== $1 ($(( $(date +%s) - start )) s elapsed)"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# Debian packages the tests use: redis-server (cluster tests), nginx (reverse-proxy tests),
+# zbar-tools and qrencode (QR code decoding and cross-checks), openssl, Node.js for the npm
+# packages, python3-venv for the metrics parser. One apt-get update, only when one is missing;
+# services are not started by the install (a policy-rc.d refuses them while it runs), since
+# every test starts its own on a free port.
+install_debian_packages() {
+  local missing=() p
+  for p in redis-server nginx zbar-tools qrencode openssl python3-venv; do
+    installed "$p" || missing+=("$p")
+  done
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "Debian packages: all present"
+    return
+  fi
+  echo "installing ${missing[*]} with apt-get"
+  local policy=/usr/sbin/policy-rc.d made_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod +x "$policy"
+    made_policy=1
+  fi
+  local status=0
+  as_root apt-get update -q && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ||
+    status=$?
+  if [ -n "$made_policy" ]; then as_root rm -f "$policy"; fi
+  [ "$status" -eq 0 ] || { echo "FAIL: apt-get install ${missing[*]} failed" >&2; exit 1; }
+}
+
+# `npm ci` in folder $1 when its node_modules is missing or does not match package-lock.json.
+npm_ci_if_stale() {
+  local stale
+  stale=$(cd "$1" && node -e '
+    const fs = require("fs");
+    const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
+    for (const [p, info] of Object.entries(lock.packages)) {
+      if (!p.startsWith("node_modules/")) continue;
+      let version = null;
+      try { version = JSON.parse(fs.readFileSync(p + "/package.json", "utf8")).version; } catch {}
+      if (version !== info.version) { console.log(p + " " + (version ?? "missing") + " != " + info.version); process.exit(0); }
+    }')
+  if [ -n "$stale" ]; then
+    echo "npm ci in $1 ($stale)"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    echo "npm packages in $1: up to date"
+  fi
+}
+
+stage "install what the tests need, where missing"
+install_debian_packages
+npm_ci_if_stale tests/json_suite
+bash tests/tools/check_metrics.sh --install
+echo "metrics parser: installed"
+
+stage "format (cargo fmt --check, main crate and fuzz crate)"
+cargo fmt --version >/dev/null 2>&1 || { echo "FAIL: cargo fmt is missing (rustup component add rustfmt)" >&2; exit 1; }
+cargo fmt --check
+cargo fmt --check --manifest-path fuzz/Cargo.toml
 
 stage "clippy (warnings are errors)"
 cargo clippy --all-targets --quiet -- -D warnings

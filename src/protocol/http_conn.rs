@@ -1,42 +1,78 @@
 //! An HTTP/1.1 connection until it upgrades or closes: keep-alive, pipelined requests
-//! answered in order, the request and keep-alive deadlines, static pages, and the routing of
-//! upgrade requests to the WebSocket endpoints (RFC 9112, RFC 6455 §4.2).
+//! answered in order, the request and keep-alive deadlines, and the opening handshake of the
+//! WebSocket endpoints (RFC 9112, RFC 6455 §4.2).
+//!
+//! What a request *means* is not decided here. Every well-formed `GET`/`HEAD` is put to a
+//! [`Responder`] (the application's router, implemented outside this ring), which answers
+//! with a decision: content to send, an error status, or "upgrade to this route". This
+//! connection turns the decision into bytes, in order, and keeps the connection's rules
+//! (RFC 9112 §9.3 persistence, §3.2 `Host`, bodies refused).
 
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::pages::{self, Body, Pages};
 use crate::wire::handshake::{self, HandshakeError};
-use crate::wire::http::{self, HeadLimits, RequestHead, Status};
+use crate::wire::http::{self, Body, HeadLimits, RequestHead, Status};
 
-/// What the connection needs to know about the server to answer requests.
-pub struct HttpContext<'a> {
-    pub pages: &'a mut Pages,
-    pub echo: bool,
-    pub allow_origins: &'a [String],
+/// The rules an HTTP connection follows, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRules<'a> {
     pub limits: HeadLimits,
     pub request_timeout: Duration,
     pub keepalive_timeout: Duration,
+    /// `--allow-origin`: cross-site origins allowed to upgrade on routes that accept them.
+    pub allow_origins: &'a [String],
 }
 
-/// The WebSocket endpoints.
+/// What a request asks for, decided by the application.
+#[derive(Debug, Clone)]
+pub enum Answer<R> {
+    /// `200` (or `status`) with this body; `304` instead when `If-None-Match` matches `etag`.
+    Content(Content),
+    /// An error status with a one-line text body and these extra headers.
+    Refuse(Status, &'static [(&'static str, &'static str)]),
+    /// Perform the WebSocket handshake for `route`. `cross_origin`: whether `--allow-origin`
+    /// widens the same-origin rule for it.
+    Upgrade { route: R, cross_origin: bool },
+}
+
+/// A response body and its metadata.
+#[derive(Debug, Clone)]
+pub struct Content {
+    pub status: Status,
+    pub content_type: &'static str,
+    pub body: Body,
+    /// A strong validator (RFC 9110 §8.8.3), quoted; `None` for dynamic content.
+    pub etag: Option<Rc<str>>,
+}
+
+/// The application's side of a request: the router.
+pub trait Responder {
+    type Route;
+    fn respond(&mut self, head: &RequestHead<'_>) -> Answer<Self::Route>;
+}
+
+/// One line of the access log: what was asked and answered (the shell adds the time).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `/ws?room=NAME`: the danmaku wall of a room.
-    Wall { room: String },
-    /// `/echo`: every message back to its sender (for conformance suites).
-    Echo,
+pub struct Access {
+    pub method: String,
+    pub target: String,
+    pub status: u16,
+    pub bytes: usize,
 }
 
 /// What the connection asks of the shell, in order.
 #[derive(Debug, Clone)]
-pub enum HttpEvent {
+pub enum HttpEvent<R> {
     /// Bytes to write.
     Send(Vec<u8>),
-    /// A file body to write (shared, not copied).
+    /// A body to write (shared, not copied).
     SendBody(Body),
+    /// A request was answered (for the access log).
+    Log(Access),
     /// The handshake succeeded (its 101 was sent just before): from now on the connection
     /// speaks WebSocket. `leftover` holds bytes that arrived after the request head.
-    Upgrade { endpoint: Endpoint, leftover: Vec<u8> },
+    Upgrade { route: R, leftover: Vec<u8> },
     /// Write what is queued, then close.
     Close,
 }
@@ -52,10 +88,10 @@ pub struct HttpConn {
 }
 
 /// What the handling of one request decided about the connection.
-enum Next {
+enum Next<R> {
     KeepAlive,
     Close,
-    Upgrade(Endpoint),
+    Upgrade(R),
 }
 
 impl HttpConn {
@@ -65,40 +101,47 @@ impl HttpConn {
     }
 
     /// Bytes from the network: answers every complete request, in order.
-    pub fn on_bytes(&mut self, data: &[u8], now: Instant, ctx: &mut HttpContext<'_>, events: &mut Vec<HttpEvent>) {
+    pub fn on_bytes<A: Responder>(
+        &mut self,
+        data: &[u8],
+        now: Instant,
+        rules: &HttpRules<'_>,
+        app: &mut A,
+        events: &mut Vec<HttpEvent<A::Route>>,
+    ) {
         if self.done {
             return;
         }
         if !self.in_request && !data.is_empty() {
             self.in_request = true;
-            self.deadline = now + ctx.request_timeout;
+            self.deadline = now + rules.request_timeout;
         }
         self.buf.extend_from_slice(data);
         while !self.buf.is_empty() {
-            let (next, len) = match http::parse_head(&self.buf, &ctx.limits) {
+            let (next, len) = match http::parse_head(&self.buf, &rules.limits) {
                 Ok(None) => return,
                 Err(e) => {
-                    log::info!("- - {} (bad request head)", e.status().code());
-                    error_response(events, e.status(), &[], false, false);
+                    let bytes = error_response(events, e.status(), &[], false, false);
+                    events.push(HttpEvent::Log(Access::new("-", "-", e.status(), bytes)));
                     (Next::Close, self.buf.len())
                 }
-                Ok(Some((head, len))) => (handle(&head, ctx, events), len),
+                Ok(Some((head, len))) => (handle(&head, rules, app, events), len),
             };
             self.buf.drain(..len);
             match next {
                 Next::KeepAlive => {
                     self.in_request = !self.buf.is_empty();
-                    self.deadline = now + if self.in_request { ctx.request_timeout } else { ctx.keepalive_timeout };
+                    self.deadline = now + if self.in_request { rules.request_timeout } else { rules.keepalive_timeout };
                 }
                 Next::Close => {
                     self.done = true;
                     self.buf = Vec::new();
                     return events.push(HttpEvent::Close);
                 }
-                Next::Upgrade(endpoint) => {
+                Next::Upgrade(route) => {
                     self.done = true;
                     let leftover = std::mem::take(&mut self.buf);
-                    return events.push(HttpEvent::Upgrade { endpoint, leftover });
+                    return events.push(HttpEvent::Upgrade { route, leftover });
                 }
             }
         }
@@ -106,14 +149,14 @@ impl HttpConn {
 
     /// The request or keep-alive deadline: a request head that did not complete gets a
     /// 408; an idle connection just closes.
-    pub fn on_timer(&mut self, now: Instant, events: &mut Vec<HttpEvent>) {
+    pub fn on_timer<R>(&mut self, now: Instant, events: &mut Vec<HttpEvent<R>>) {
         if self.done || now < self.deadline {
             return;
         }
         self.done = true;
         if self.in_request {
-            log::debug!("request head not complete within the request timeout");
-            error_response(events, Status::RequestTimeout, &[], false, false);
+            let bytes = error_response(events, Status::RequestTimeout, &[], false, false);
+            events.push(HttpEvent::Log(Access::new("-", "-", Status::RequestTimeout, bytes)));
         }
         events.push(HttpEvent::Close);
     }
@@ -123,124 +166,105 @@ impl HttpConn {
     }
 }
 
-/// Answers one request head.
-fn handle(head: &RequestHead<'_>, ctx: &mut HttpContext<'_>, events: &mut Vec<HttpEvent>) -> Next {
-    let started = Instant::now();
+impl Access {
+    fn new(method: &str, target: &str, status: Status, bytes: usize) -> Self {
+        Access { method: method.to_string(), target: target.to_string(), status: status.code(), bytes }
+    }
+}
+
+/// Answers one request head: the connection's own rules first, then the application's.
+fn handle<A: Responder>(
+    head: &RequestHead<'_>,
+    rules: &HttpRules<'_>,
+    app: &mut A,
+    events: &mut Vec<HttpEvent<A::Route>>,
+) -> Next<A::Route> {
     let keep_alive = head.keep_alive();
-    let path = head.path();
-    let log = |status: Status, bytes: usize| {
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        log::info!("{} {} {} {ms:.1}ms {}", head.method, path, status.code(), human_bytes(bytes));
-    };
-    let reject = |events: &mut Vec<HttpEvent>, status: Status, headers: &[(&str, &str)], keep: bool| {
+    let mut refuse = |status: Status, headers: &[(&str, &str)], keep: bool| {
         let bytes = error_response(events, status, headers, head.method == "HEAD", keep);
-        log(status, bytes);
+        events.push(HttpEvent::Log(Access::new(head.method, head.target, status, bytes)));
         if keep { Next::KeepAlive } else { Next::Close }
     };
     // RFC 9112 §3.2: a client MUST send Host in an HTTP/1.1 request.
     if head.version == http::Version::Http11 && head.host.is_none() {
-        return reject(events, Status::BadRequest, &[], false);
+        return refuse(Status::BadRequest, &[], false);
     }
     if head.has_body {
         // We never read bodies; the rest of the stream cannot be trusted, so close.
-        return reject(events, Status::ContentTooLarge, &[], false);
+        return refuse(Status::ContentTooLarge, &[], false);
     }
-    if !path.starts_with('/') {
-        return reject(events, Status::BadRequest, &[], false);
+    if !head.path().starts_with('/') {
+        return refuse(Status::BadRequest, &[], false);
     }
     match head.method {
         "GET" | "HEAD" => {}
         "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "TRACE" | "CONNECT" => {
-            return reject(events, Status::MethodNotAllowed, &[("Allow", "GET, HEAD")], keep_alive);
+            return refuse(Status::MethodNotAllowed, &[("Allow", "GET, HEAD")], keep_alive);
         }
-        _ => return reject(events, Status::NotImplemented, &[], keep_alive),
+        _ => return refuse(Status::NotImplemented, &[], keep_alive),
     }
-    let endpoint = match path {
-        "/ws" => match query_param(head.query().unwrap_or(""), "room") {
-            None => Some(Endpoint::Wall { room: "main".to_string() }),
-            Some(room) if crate::wall::room::valid_room_name(room) => Some(Endpoint::Wall { room: room.to_string() }),
-            Some(_) => return reject(events, Status::BadRequest, &[], keep_alive),
-        },
-        "/echo" if ctx.echo => Some(Endpoint::Echo),
-        _ => None,
-    };
-    if let Some(endpoint) = endpoint {
-        return match handshake::check_upgrade(head, ctx.allow_origins) {
-            Ok(key) => {
-                let mut response = Vec::with_capacity(160);
-                handshake::write_accept_response(&mut response, key);
-                log(Status::SwitchingProtocols, 0);
-                events.push(HttpEvent::Send(response));
-                Next::Upgrade(endpoint)
+    match app.respond(head) {
+        Answer::Refuse(status, headers) => refuse(status, headers, keep_alive),
+        Answer::Content(content) => {
+            send_content(head, &content, events);
+            if keep_alive { Next::KeepAlive } else { Next::Close }
+        }
+        Answer::Upgrade { route, cross_origin } => {
+            let origins = if cross_origin { rules.allow_origins } else { &[] };
+            match handshake::check_upgrade(head, origins) {
+                Ok(key) => {
+                    let mut response = Vec::with_capacity(160);
+                    handshake::write_accept_response(&mut response, key);
+                    events.push(HttpEvent::Send(response));
+                    events.push(HttpEvent::Log(Access::new(head.method, head.target, Status::SwitchingProtocols, 0)));
+                    Next::Upgrade(route)
+                }
+                Err(e) => refuse(e.status(), e.headers(), keep_alive && !matches!(e, HandshakeError::HasBody)),
             }
-            Err(e) => {
-                log::debug!("refused upgrade on {path}: {}", e.reason());
-                let keep = keep_alive && !matches!(e, HandshakeError::HasBody);
-                reject(events, e.status(), e.headers(), keep)
-            }
-        };
+        }
     }
-    let Some(page) = ctx.pages.lookup(path) else {
-        return reject(events, Status::NotFound, &[], keep_alive);
-    };
+}
+
+/// A `200` with the body (none for `HEAD`), or a `304` when the client's copy is current
+/// (RFC 9110 §13.1.2).
+fn send_content<R>(head: &RequestHead<'_>, content: &Content, events: &mut Vec<HttpEvent<R>>) {
+    let keep_alive = head.keep_alive();
+    let etag = content.etag.as_deref();
+    let mut headers: Vec<(&str, &str)> = vec![("Content-Type", content.content_type)];
+    headers.extend(etag.map(|e| ("ETag", e)));
+    headers.extend([("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff")]);
     let mut out = Vec::with_capacity(256);
-    let cache = [
-        ("Content-Type", page.content_type),
-        ("ETag", &page.etag),
-        ("Cache-Control", "no-cache"),
-        ("X-Content-Type-Options", "nosniff"),
-    ];
-    if head.if_none_match.is_some_and(|inm| pages::if_none_match(inm, &page.etag)) {
-        http::write_response_head(&mut out, Status::NotModified, &cache[1..3], None, keep_alive);
+    let not_modified = matches!((head.if_none_match, etag), (Some(inm), Some(e)) if http::if_none_match(inm, e));
+    if not_modified {
+        // RFC 9110 §15.4.5: a 304 carries the validator and cache headers, not the body's type.
+        headers.remove(0);
+        http::write_response_head(&mut out, Status::NotModified, &headers, None, keep_alive);
         events.push(HttpEvent::Send(out));
-        log(Status::NotModified, 0);
-    } else {
-        let len = page.body.as_bytes().len();
-        http::write_response_head(&mut out, Status::Ok, &cache, Some(len), keep_alive);
-        events.push(HttpEvent::Send(out));
-        if head.method == "GET" {
-            events.push(HttpEvent::SendBody(page.body));
-        }
-        log(Status::Ok, if head.method == "GET" { len } else { 0 });
+        events.push(HttpEvent::Log(Access::new(head.method, head.target, Status::NotModified, 0)));
+        return;
     }
-    if keep_alive { Next::KeepAlive } else { Next::Close }
+    let len = content.body.as_bytes().len();
+    http::write_response_head(&mut out, content.status, &headers, Some(len), keep_alive);
+    events.push(HttpEvent::Send(out));
+    let sent = if head.method == "GET" { len } else { 0 };
+    if sent > 0 {
+        events.push(HttpEvent::SendBody(content.body.clone()));
+    }
+    events.push(HttpEvent::Log(Access::new(head.method, head.target, content.status, sent)));
 }
 
 /// An error response with a one-line text body. Returns the body's length.
-pub fn error_response(
-    events: &mut Vec<HttpEvent>,
+pub fn error_response<R>(
+    events: &mut Vec<HttpEvent<R>>,
     status: Status,
     headers: &[(&str, &str)],
     head_only: bool,
     keep_alive: bool,
 ) -> usize {
-    let body = format!("{} {}\n", status.code(), status.reason());
-    let mut all = vec![("Content-Type", "text/plain; charset=utf-8")];
-    all.extend_from_slice(headers);
     let mut out = Vec::with_capacity(160);
-    http::write_response_head(&mut out, status, &all, Some(body.len()), keep_alive);
-    if !head_only {
-        out.extend_from_slice(body.as_bytes());
-    }
+    let len = http::write_error_response(&mut out, status, headers, head_only, keep_alive);
     events.push(HttpEvent::Send(out));
-    if head_only { 0 } else { body.len() }
-}
-
-/// The value of the first `key=` in a query string, undecoded.
-pub fn query_param<'q>(query: &'q str, key: &str) -> Option<&'q str> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == key).then_some(v)
-    })
-}
-
-/// `3.1KiB`-style sizes for the access log.
-pub fn human_bytes(n: usize) -> String {
-    match n {
-        0..1024 => format!("{n}B"),
-        1024..1_048_576 => format!("{:.1}KiB", n as f64 / 1024.0),
-        _ => format!("{:.1}MiB", n as f64 / 1_048_576.0),
-    }
+    len
 }
 
 #[cfg(test)]

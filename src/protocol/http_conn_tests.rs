@@ -1,36 +1,82 @@
 //! Tests of [`HttpConn`](super::HttpConn): requests in, responses out, split anywhere.
 
 use super::*;
+use crate::app::App;
+use crate::app::route::{Route, Routed, WallRoute};
+use crate::pages::Pages;
+use crate::wall::Wall;
+use crate::wall::blocklist::Blocklist;
+use crate::wall::history::HistoryLimits;
+use crate::wall::room::Rooms;
+
+fn wall(room: &str) -> Route {
+    Route::Wall(WallRoute { room: room.to_string(), since: None, epoch: None })
+}
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
-struct Harness {
+/// The connection together with the application's router and the embedded pages, as the
+/// shell wires them (the shell's responder also looks pages up; see src/server/responder.rs).
+struct Router {
+    app: App,
     pages: Pages,
-    echo: bool,
+}
+
+impl Responder for Router {
+    type Route = Route;
+
+    fn respond(&mut self, head: &RequestHead<'_>) -> Answer<Route> {
+        match self.app.route(head) {
+            Routed::Answer(answer) => answer,
+            Routed::Page => match self.pages.lookup(head.path()) {
+                Some(page) => Answer::Content(Content {
+                    status: Status::Ok,
+                    content_type: page.content_type,
+                    body: page.body,
+                    etag: Some(page.etag),
+                }),
+                None => Answer::Refuse(Status::NotFound, &[]),
+            },
+        }
+    }
+}
+
+fn router(echo: bool) -> Router {
+    let limits = HistoryLimits { max_len: 10, ttl: Duration::from_secs(10) };
+    let app = App { wall: Wall::new(Rooms::new(10, limits, 0), 0, Blocklist::default()), echo, max_backlog: 1 << 20 };
+    Router { app, pages: Pages::embedded() }
+}
+
+fn rules(origins: &[String]) -> HttpRules<'_> {
+    HttpRules {
+        limits: HeadLimits::default(),
+        request_timeout: Duration::from_secs(10),
+        keepalive_timeout: Duration::from_secs(30),
+        allow_origins: origins,
+    }
+}
+
+struct Harness {
+    router: Router,
     origins: Vec<String>,
 }
 
 impl Harness {
     fn new() -> Self {
-        Harness { pages: Pages::embedded(), echo: true, origins: Vec::new() }
+        Harness { router: router(true), origins: Vec::new() }
     }
 
-    /// Feeds `input` in pieces of `piece` bytes; returns the events and the bytes sent.
-    fn run(&mut self, input: &[u8], piece: usize) -> (Vec<HttpEvent>, String) {
+    /// Feeds `input` in pieces of `piece` bytes; returns the events (access-log records left
+    /// out) and the bytes sent.
+    fn run(&mut self, input: &[u8], piece: usize) -> (Vec<HttpEvent<Route>>, String) {
         let now = Instant::now();
-        let mut ctx = HttpContext {
-            pages: &mut self.pages,
-            echo: self.echo,
-            allow_origins: &self.origins,
-            limits: HeadLimits::default(),
-            request_timeout: Duration::from_secs(10),
-            keepalive_timeout: Duration::from_secs(30),
-        };
-        let mut conn = HttpConn::new(now, ctx.request_timeout);
+        let rules = rules(&self.origins);
+        let mut conn = HttpConn::new(now, rules.request_timeout);
         let mut events = Vec::new();
         for chunk in input.chunks(piece.max(1)) {
-            conn.on_bytes(chunk, now, &mut ctx, &mut events);
+            conn.on_bytes(chunk, now, &rules, &mut self.router, &mut events);
         }
+        events.retain(|e| !matches!(e, HttpEvent::Log(_)));
         let mut sent = Vec::new();
         for e in &events {
             match e {
@@ -134,13 +180,13 @@ fn upgrades_and_their_refusals() {
         let (events, sent) = h.run(upgrade("/ws?room=abc", "").as_bytes(), piece);
         assert!(sent.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
         assert!(sent.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
-        let Some(HttpEvent::Upgrade { endpoint, leftover }) = events.last() else { panic!("{events:?}") };
-        assert_eq!(endpoint, &Endpoint::Wall { room: "abc".to_string() });
+        let Some(HttpEvent::Upgrade { route, leftover }) = events.last() else { panic!("{events:?}") };
+        assert_eq!(route, &wall("abc"));
         assert!(leftover.is_empty());
     }
     let (events, _) = h.run(format!("{}\u{81}\u{85}", upgrade("/ws", "")).as_bytes(), usize::MAX);
-    let Some(HttpEvent::Upgrade { endpoint, leftover }) = events.last() else { panic!() };
-    assert_eq!(endpoint, &Endpoint::Wall { room: "main".to_string() });
+    let Some(HttpEvent::Upgrade { route, leftover }) = events.last() else { panic!() };
+    assert_eq!(route, &wall("main"));
     assert_eq!(leftover.len(), 4, "bytes after the head go to the WebSocket");
     assert_eq!(h.status_lines(&upgrade("/ws?room=a&room=b", "")), ["101"]);
     assert_eq!(h.status_lines(&upgrade("/ws?room=", "")), ["400"]);
@@ -152,7 +198,7 @@ fn upgrades_and_their_refusals() {
     assert_eq!(h.status_lines(&upgrade("/ws", "Origin: http://h\r\n")), ["101"]);
     h.origins = vec!["http://evil.example".to_string()];
     assert_eq!(h.status_lines(&upgrade("/ws", "Origin: http://evil.example\r\n")), ["101"]);
-    h.echo = false;
+    h.router.app.echo = false;
     assert_eq!(h.status_lines(&upgrade("/echo", "")), ["404"]);
     let (_, sent) = h.run(upgrade("/ws", "").replace("Version: 13", "Version: 8").as_bytes(), usize::MAX);
     assert!(sent.starts_with("HTTP/1.1 426") && sent.contains("Sec-WebSocket-Version: 13\r\n"), "{sent}");
@@ -162,26 +208,21 @@ fn upgrades_and_their_refusals() {
 fn deadlines() {
     let t0 = Instant::now();
     let timeout = Duration::from_secs(10);
-    let mut pages = Pages::embedded();
-    let mut ctx = HttpContext {
-        pages: &mut pages,
-        echo: false,
-        allow_origins: &[],
-        limits: HeadLimits::default(),
-        request_timeout: timeout,
-        keepalive_timeout: Duration::from_secs(30),
-    };
+    let mut router = router(false);
+    let rules = rules(&[]);
     // A head that never completes: 408 and close at the request timeout.
     let mut conn = HttpConn::new(t0, timeout);
     let mut events = Vec::new();
-    conn.on_bytes(b"GET / HT", t0 + Duration::from_secs(1), &mut ctx, &mut events);
+    conn.on_bytes(b"GET / HT", t0 + Duration::from_secs(1), &rules, &mut router, &mut events);
     assert_eq!(conn.next_wake(), Some(t0 + timeout), "trickling does not extend the deadline");
     conn.on_timer(t0 + timeout, &mut events);
-    assert!(matches!(&events[..], [HttpEvent::Send(b), HttpEvent::Close] if b.starts_with(b"HTTP/1.1 408")));
+    assert!(
+        matches!(&events[..], [HttpEvent::Send(b), HttpEvent::Log(_), HttpEvent::Close] if b.starts_with(b"HTTP/1.1 408"))
+    );
     // After a response, the keep-alive timeout applies; then a silent close.
     let mut conn = HttpConn::new(t0, timeout);
     let mut events = Vec::new();
-    conn.on_bytes(get("/").as_bytes(), t0, &mut ctx, &mut events);
+    conn.on_bytes(get("/").as_bytes(), t0, &rules, &mut router, &mut events);
     assert_eq!(conn.next_wake(), Some(t0 + Duration::from_secs(30)));
     events.clear();
     conn.on_timer(t0 + Duration::from_secs(30), &mut events);

@@ -10,26 +10,18 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
+use crate::app::Session;
 use crate::protocol::http_conn::HttpConn;
 use crate::protocol::ws_conn::WsConn;
+use crate::server::lifecycle::Lifecycle;
 use crate::server::output::OutQueue;
 use crate::server::timers::ConnId;
-use crate::wall::Member;
 
 /// Which protocol a connection speaks now.
 #[derive(Debug)]
 pub enum Protocol {
     Http(HttpConn),
-    WebSocket(WsConn, App),
-}
-
-/// What a WebSocket connection is for.
-#[derive(Debug)]
-pub enum App {
-    /// `/ws`: a wall (and poster) in a room.
-    Wall(Member),
-    /// `/echo`.
-    Echo,
+    WebSocket(WsConn, Session),
 }
 
 /// One connection as the shell sees it.
@@ -40,17 +32,11 @@ pub struct Connection {
     pub id: ConnId,
     pub protocol: Protocol,
     pub out: OutQueue,
-    /// Registered for writable events (only while output is pending).
+    pub lifecycle: Lifecycle,
+    /// Flush bookkeeping, not lifecycle: queued for this turn's flush (it is on the dirty list).
+    pub queued: bool,
+    /// Registered for writable events (only while the kernel refused part of the output).
     pub writable_interest: bool,
-    /// Queued for a flush at the end of this loop turn.
-    pub dirty: bool,
-    /// Not reading: our own replies (responses, echoes) passed `--max-backlog`.
-    pub read_paused: bool,
-    /// Set once the connection is ending: write what is queued, shut down our side, and
-    /// wait for the peer's FIN until this deadline.
-    pub closing: Option<Instant>,
-    /// Our side is shut down (FIN sent); only reading until EOF is left.
-    pub write_shut: bool,
     /// The time of this connection's live timer entry.
     pub scheduled: Option<Instant>,
 }
@@ -62,14 +48,10 @@ impl Connection {
             Protocol::Http(http) => http.next_wake(),
             Protocol::WebSocket(ws, _) => ws.next_wake(),
         };
-        match (protocol, self.closing) {
+        match (protocol, self.lifecycle.deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
-    }
-
-    pub fn is_websocket(&self) -> bool {
-        matches!(self.protocol, Protocol::WebSocket(..))
     }
 }
 
@@ -100,10 +82,6 @@ impl Connections {
 
     pub fn get_mut(&mut self, token: usize) -> Option<&mut Connection> {
         self.slots.get_mut(token)?.as_mut()
-    }
-
-    pub fn get(&self, token: usize) -> Option<&Connection> {
-        self.slots.get(token)?.as_ref()
     }
 
     /// Takes a connection out; its token becomes reusable after [`end_turn`](Self::end_turn).

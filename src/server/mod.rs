@@ -2,9 +2,15 @@
 //! bytes between the kernel and the state machines of [`crate::protocol`], and hands
 //! complete messages to [`crate::wall`].
 
+pub mod atomic_file;
 pub mod connections;
+mod dispatch;
 pub mod event_loop;
+mod io;
+pub mod lifecycle;
 pub mod output;
+mod responder;
+#[allow(unsafe_code)] // The one module that calls the C library directly (signals, rlimits).
 pub mod system;
 pub mod timers;
 

@@ -38,6 +38,15 @@ impl Chunk {
     }
 }
 
+impl From<crate::wire::http::Body> for Chunk {
+    fn from(body: crate::wire::http::Body) -> Self {
+        match body {
+            crate::wire::http::Body::Static(b) => Chunk::Static(b),
+            crate::wire::http::Body::Shared(b) => Chunk::Shared(b),
+        }
+    }
+}
+
 /// What a flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flushed {

@@ -2,6 +2,25 @@
 //! regard to case. A phrase that starts or ends with a letter or digit of ASCII only matches
 //! on a word boundary there ("ass" does not block "class"); scripts without spaces between
 //! words (Chinese, Japanese) match anywhere.
+//!
+//! Admins edit it live (the contract's `{"type":"blocklist","add":[...],"remove":[...]}`);
+//! [`Blocklist::to_file_text`] is what the file is rewritten with, so the edit survives a
+//! restart (comments of a hand-written file are not kept).
+
+/// Bounds on live edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditLimits {
+    /// Phrases in the list after an edit.
+    pub max_phrases: usize,
+    /// Characters in one phrase (a danmaku holds at most 100, so a longer phrase never matches).
+    pub max_chars: usize,
+}
+
+impl Default for EditLimits {
+    fn default() -> Self {
+        EditLimits { max_phrases: 10_000, max_chars: 100 }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Blocklist {
@@ -34,6 +53,42 @@ impl Blocklist {
         self.phrases.is_empty()
     }
 
+    /// The phrases, lower-cased, in the order they were added.
+    pub fn phrases(&self) -> impl Iterator<Item = &str> {
+        self.phrases.iter().map(String::as_str)
+    }
+
+    /// Removes every phrase of `remove`, then adds every phrase of `add` (trimmed, matched and
+    /// stored lower-cased; one already there is not added twice). All or nothing: a phrase
+    /// that is empty, too long, holds a control character or starts with `#` (a comment in
+    /// the file), or a list that would grow past the limit, is an error and changes nothing.
+    pub fn edit(&mut self, add: &[String], remove: &[String], limits: EditLimits) -> Result<(), String> {
+        let add = add.iter().map(|p| checked_phrase(p, limits)).collect::<Result<Vec<_>, _>>()?;
+        let remove: Vec<String> = remove.iter().map(|p| p.trim().to_lowercase()).collect();
+        let mut phrases: Vec<String> = self.phrases.iter().filter(|p| !remove.contains(p)).cloned().collect();
+        for phrase in add {
+            if !phrases.contains(&phrase) {
+                phrases.push(phrase);
+            }
+        }
+        if phrases.len() > limits.max_phrases {
+            return Err(format!("the blocklist would hold {} phrases, at most {}", phrases.len(), limits.max_phrases));
+        }
+        self.phrases = phrases;
+        Ok(())
+    }
+
+    /// The list as a file [`Blocklist::parse`] reads back to the same list.
+    pub fn to_file_text(&self) -> String {
+        let mut out = String::from("# danmaku-wall blocklist: one word or phrase per line, case-insensitive.\n");
+        out.push_str("# Rewritten by the server when an admin edits the list.\n");
+        for phrase in &self.phrases {
+            out.push_str(phrase);
+            out.push('\n');
+        }
+        out
+    }
+
     /// The first blocked phrase `text` contains, if any.
     pub fn find(&self, text: &str) -> Option<&str> {
         if self.phrases.is_empty() {
@@ -42,6 +97,25 @@ impl Blocklist {
         let lower = text.to_lowercase();
         self.phrases.iter().find(|p| contains_phrase(&lower, p)).map(String::as_str)
     }
+}
+
+/// A phrase an admin adds, trimmed and lower-cased, or why it cannot be one.
+fn checked_phrase(phrase: &str, limits: EditLimits) -> Result<String, String> {
+    let phrase = phrase.trim();
+    let chars = phrase.chars().count();
+    if phrase.is_empty() {
+        return Err("a blocklist phrase must not be empty".to_string());
+    }
+    if chars > limits.max_chars {
+        return Err(format!("a blocklist phrase is too long: {chars} characters, at most {}", limits.max_chars));
+    }
+    if phrase.chars().any(char::is_control) {
+        return Err("a blocklist phrase must not contain control characters".to_string());
+    }
+    if phrase.starts_with('#') {
+        return Err("a blocklist phrase must not start with '#' (it would be a comment in the file)".to_string());
+    }
+    Ok(phrase.to_lowercase())
 }
 
 fn contains_phrase(haystack: &str, phrase: &str) -> bool {
@@ -74,5 +148,59 @@ mod tests {
         assert_eq!(list.find("ass."), Some("ass"));
         assert_eq!(list.find("hello"), None);
         assert_eq!(Blocklist::default().find("anything"), None);
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn live_edits_add_and_remove_case_insensitively() {
+        let mut list = Blocklist::parse("spam\nbad word\n");
+        list.edit(&strings(&["  Scam ", "SPAM", "坏"]), &strings(&[" BAD WORD "]), EditLimits::default()).unwrap();
+        assert_eq!(list.phrases().collect::<Vec<_>>(), vec!["spam", "scam", "坏"]);
+        assert_eq!(list.find("a SCAM"), Some("scam"));
+        assert_eq!(list.find("a bad word"), None);
+        list.edit(&[], &strings(&["not there"]), EditLimits::default()).unwrap();
+        assert_eq!(list.len(), 3);
+    }
+
+    #[test]
+    fn bad_phrases_change_nothing() {
+        let mut list = Blocklist::parse("spam\n");
+        for (phrase, why) in [
+            ("   ", "must not be empty"),
+            ("a\nb", "control characters"),
+            ("a\u{7}", "control characters"),
+            ("#tag", "must not start with '#'"),
+            (&"x".repeat(101), "101 characters, at most 100"),
+        ] {
+            let err = list.edit(&strings(&["fine", phrase]), &strings(&["spam"]), EditLimits::default()).unwrap_err();
+            assert!(err.contains(why), "{phrase:?}: {err}");
+            assert_eq!(list.phrases().collect::<Vec<_>>(), vec!["spam"]);
+        }
+        list.edit(&strings(&[&"x".repeat(100)]), &[], EditLimits::default()).unwrap();
+    }
+
+    #[test]
+    fn the_phrase_count_is_bounded() {
+        let limits = EditLimits { max_phrases: 3, ..EditLimits::default() };
+        let mut list = Blocklist::parse("a\nb\n");
+        list.edit(&strings(&["c", "A"]), &[], limits).unwrap();
+        let err = list.edit(&strings(&["d"]), &[], limits).unwrap_err();
+        assert!(err.contains("would hold 4 phrases, at most 3"), "{err}");
+        list.edit(&strings(&["d"]), &strings(&["a"]), limits).unwrap(); // removals count first
+        assert_eq!(list.phrases().collect::<Vec<_>>(), vec!["b", "c", "d"]);
+    }
+
+    #[test]
+    fn file_text_reads_back_to_the_same_list() {
+        let mut list = Blocklist::parse("# mine\nSpam\n\n弹幕 phrase\n");
+        list.edit(&strings(&["new one"]), &[], EditLimits::default()).unwrap();
+        let text = list.to_file_text();
+        assert!(text.ends_with("spam\n弹幕 phrase\nnew one\n"), "{text}");
+        let again = Blocklist::parse(&text);
+        assert_eq!(again.phrases().collect::<Vec<_>>(), list.phrases().collect::<Vec<_>>());
+        assert_eq!(Blocklist::parse(&Blocklist::default().to_file_text()).len(), 0);
     }
 }

@@ -60,12 +60,45 @@ impl Danmaku {
     }
 }
 
-/// Parses and validates a post. The error is the human-readable reason sent to the poster.
-pub fn parse_post(text: &str) -> Result<Danmaku, String> {
-    let value = json::parse(text, MAX_JSON_DEPTH).map_err(|e| e.to_string())?;
+/// A valid post: the danmaku, and the client's `ref` if it sent one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub danmaku: Danmaku,
+    /// The contract's "Post acknowledgements": 1 to 64 code points chosen by the client.
+    pub reference: Option<String>,
+}
+
+/// A refused post: the human-readable reason, and the post's `ref` when it had a valid one
+/// (so the error can carry it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub reason: String,
+    pub reference: Option<String>,
+}
+
+/// Longest `ref`, in code points.
+pub const MAX_REF_CHARS: usize = 64;
+
+/// Parses and validates a post.
+pub fn parse_post(text: &str) -> Result<Post, Refused> {
+    let refuse = |reason: String, reference: Option<&str>| Refused { reason, reference: reference.map(str::to_string) };
+    let value = json::parse(text, MAX_JSON_DEPTH).map_err(|e| refuse(e.to_string(), None))?;
     let Value::Object(_) = value else {
-        return Err("a danmaku must be a JSON object like {\"msg\": \"hello\"}".to_string());
+        return Err(refuse("a danmaku must be a JSON object like {\"msg\": \"hello\"}".to_string(), None));
     };
+    let reference = match value.get("ref") {
+        None => None,
+        Some(Value::String(r)) if (1..=MAX_REF_CHARS).contains(&r.chars().count()) => Some(r.as_str()),
+        Some(_) => return Err(refuse(format!("ref must be a string of 1 to {MAX_REF_CHARS} characters"), None)),
+    };
+    match parse_fields(&value) {
+        Ok(danmaku) => Ok(Post { danmaku, reference: reference.map(str::to_string) }),
+        Err(reason) => Err(refuse(reason, reference)),
+    }
+}
+
+/// The danmaku's own fields: `msg` required, `color`, `size`, `mode` optional.
+fn parse_fields(value: &Value) -> Result<Danmaku, String> {
     let msg = match value.get("msg") {
         None => return Err("msg is required".to_string()),
         Some(Value::String(s)) => s.trim(),
@@ -135,12 +168,54 @@ pub fn broadcast_json(id: u64, d: &Danmaku, unix_ms: u64) -> String {
     out
 }
 
-/// The answer to a rejected post, for its sender only.
-pub fn error_json(reason: &str) -> String {
+/// The answer to a rejected post, for its sender only (with the post's `ref`, if any).
+pub fn error_json(reason: &str, reference: Option<&str>) -> String {
     let mut out = String::from("{\"type\":\"error\",\"error\":");
     json::write_string(&mut out, reason);
+    push_ref(&mut out, reference);
+    out
+}
+
+/// `{"type":"ack","ref":R,"id":N}`: the sender's post was broadcast as danmaku `id`.
+pub fn ack_json(reference: &str, id: u64) -> String {
+    let mut out = String::from("{\"type\":\"ack\",\"ref\":");
+    json::write_string(&mut out, reference);
+    out.push_str(",\"id\":");
+    out.push_str(&id.to_string());
     out.push('}');
     out
+}
+
+/// `{"type":"held"}`: the post waits for a moderator's approval.
+pub fn held_json(reference: Option<&str>) -> String {
+    let mut out = String::from("{\"type\":\"held\"");
+    push_ref(&mut out, reference);
+    out
+}
+
+/// `{"type":"hello","room":R,"epoch":E,"last":N}`, the first frame on `/ws`, with
+/// `"recovered"` when the wall asked to resume (the contract's "Rooms over time").
+pub fn hello_json(room: &str, epoch: &str, last: u64, recovered: Option<bool>) -> String {
+    let mut out = String::from("{\"type\":\"hello\",\"room\":");
+    json::write_string(&mut out, room);
+    out.push_str(",\"epoch\":");
+    json::write_string(&mut out, epoch);
+    out.push_str(",\"last\":");
+    out.push_str(&last.to_string());
+    if let Some(recovered) = recovered {
+        out.push_str(if recovered { ",\"recovered\":true" } else { ",\"recovered\":false" });
+    }
+    out.push('}');
+    out
+}
+
+/// Ends a JSON object, with `"ref":R` first when there is one.
+fn push_ref(out: &mut String, reference: Option<&str>) {
+    if let Some(r) = reference {
+        out.push_str(",\"ref\":");
+        json::write_string(out, r);
+    }
+    out.push('}');
 }
 
 #[cfg(test)]
@@ -148,7 +223,7 @@ mod tests {
     use super::*;
 
     fn ok(text: &str) -> Danmaku {
-        parse_post(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+        parse_post(text).unwrap_or_else(|e| panic!("{text}: {}", e.reason)).danmaku
     }
 
     #[test]
@@ -167,7 +242,7 @@ mod tests {
     fn length_is_counted_in_code_points() {
         assert_eq!(ok(&format!(r##"{{"msg":"{}"}}"##, "弹".repeat(100))).msg.chars().count(), 100);
         assert_eq!(ok(&format!(r##"{{"msg":"{}"}}"##, "😀".repeat(100))).msg.chars().count(), 100);
-        let err = parse_post(&format!(r##"{{"msg":"{}"}}"##, "a".repeat(101))).unwrap_err();
+        let err = parse_post(&format!(r##"{{"msg":"{}"}}"##, "a".repeat(101))).unwrap_err().reason;
         assert!(err.contains("too long"), "{err}");
         // Trimming happens before counting.
         ok(&format!(r##"{{"msg":"   {}   "}}"##, "a".repeat(100)));
@@ -198,11 +273,11 @@ mod tests {
             (r##"{"msg":"x","mode":1}"##, "mode"),
             (r##"{"msg":"x",}"##, "invalid JSON"),
         ] {
-            let err = parse_post(text).unwrap_err();
+            let err = parse_post(text).unwrap_err().reason;
             assert!(err.contains(reason), "{text}: {err}");
         }
         let deep = format!(r##"{{"msg":"x","k":{}{}}}"##, "[".repeat(100), "]".repeat(100));
-        assert!(parse_post(&deep).unwrap_err().contains("invalid JSON"));
+        assert!(parse_post(&deep).unwrap_err().reason.contains("invalid JSON"));
     }
 
     #[test]
@@ -216,7 +291,31 @@ mod tests {
         assert_eq!(parsed.get("color").and_then(Value::as_str), Some("#abcdef"));
         assert_eq!(parsed.get("id"), Some(&Value::Number(7.0)));
         assert_eq!(parsed.get("time"), Some(&Value::Number(1_700_000_000_000.0)));
-        let err = error_json("bad \"thing\"\n");
+        let err = error_json("bad \"thing\"\n", None);
         assert_eq!(json::parse(&err, 2).unwrap().get("error").and_then(Value::as_str), Some("bad \"thing\"\n"));
+    }
+
+    #[test]
+    fn refs_are_checked_and_travel_with_errors_and_acks() {
+        let post = parse_post(r##"{"msg":"hi","ref":"a1"}"##).unwrap();
+        assert_eq!(post.reference.as_deref(), Some("a1"));
+        assert_eq!(parse_post(&format!(r##"{{"msg":"x","ref":"{}"}}"##, "弹".repeat(64))).unwrap().danmaku.msg, "x");
+        for bad in [r##"{"msg":"x","ref":""}"##, r##"{"msg":"x","ref":null}"##, r##"{"msg":"x","ref":7}"##] {
+            let e = parse_post(bad).unwrap_err();
+            assert!(e.reason.contains("ref must be") && e.reference.is_none(), "{bad}: {e:?}");
+        }
+        let long = format!(r##"{{"msg":"x","ref":"{}"}}"##, "a".repeat(65));
+        assert!(parse_post(&long).unwrap_err().reason.contains("ref must be"));
+        let e = parse_post(r##"{"msg":"","ref":"r9"}"##).unwrap_err();
+        assert_eq!((e.reason.as_str(), e.reference.as_deref()), ("msg is empty", Some("r9")));
+        assert_eq!(error_json("no", Some("r9")), r#"{"type":"error","error":"no","ref":"r9"}"#);
+        assert_eq!(ack_json("r\"9", 12), r#"{"type":"ack","ref":"r\"9","id":12}"#);
+        assert_eq!(held_json(None), r#"{"type":"held"}"#);
+        assert_eq!(held_json(Some("k")), r#"{"type":"held","ref":"k"}"#);
+        assert_eq!(hello_json("main", "e-1", 0, None), r#"{"type":"hello","room":"main","epoch":"e-1","last":0}"#);
+        assert_eq!(
+            hello_json("a", "e", 9, Some(false)),
+            r#"{"type":"hello","room":"a","epoch":"e","last":9,"recovered":false}"#
+        );
     }
 }

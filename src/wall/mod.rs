@@ -1,36 +1,46 @@
 //! The wall: rooms, danmaku validation, rate limits and the blocklist. It sits beside the
-//! protocol ring: it never sees a frame, only complete text messages, and hands back what to
-//! broadcast to a room or to answer the sender.
+//! protocol ring: it never sees a frame coming in, only complete text messages, and hands
+//! back what to broadcast to a room (framed once) or to answer the sender.
+//!
+//! Every post goes through one pipeline, [`Wall::post`]: parse and validate → blocklist →
+//! rate → number it in its room (id, history) → one shared frame.
 
+pub mod admin_msg;
 pub mod blocklist;
 pub mod danmaku;
+pub mod history;
+pub mod moderation;
 pub mod rate;
 pub mod room;
 
+use std::rc::Rc;
 use std::time::Instant;
 
+use crate::wire::frame::{self, Opcode};
 use blocklist::Blocklist;
+use danmaku::Refused;
 use rate::TokenBucket;
-use room::{Rooms, Seat};
+use room::{RoomId, Rooms};
 
-/// A connection on `/ws`: where it sits and its post allowance.
+/// A connection on `/ws`: its room and its post allowance.
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub seat: Seat,
+    pub room: RoomId,
     bucket: TokenBucket,
 }
 
 /// What a post turns into.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outcome<'a> {
-    /// Send `json` to every connection in `members` (the sender is one of them).
-    Broadcast { json: String, members: &'a [usize] },
+pub enum Posted {
+    /// Send `frame` (danmaku `id`, already framed) to every member of `room`; tell the sender
+    /// `ack` (its `ref`) if it gave one.
+    Broadcast { room: RoomId, id: u64, frame: Rc<[u8]>, ack: Option<String> },
     /// Send `json` (an error) to the sender only.
     Reject { json: String },
 }
 
 /// Every room, and the rules posts must pass.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Wall {
     pub rooms: Rooms,
     blocklist: Blocklist,
@@ -39,93 +49,51 @@ pub struct Wall {
 }
 
 impl Wall {
-    pub fn new(rate: u32, blocklist: Blocklist) -> Self {
-        Wall { rooms: Rooms::default(), blocklist, rate }
+    pub fn new(rooms: Rooms, rate: u32, blocklist: Blocklist) -> Self {
+        Wall { rooms, blocklist, rate }
     }
 
-    /// Connection `conn` joins the room `name`.
-    pub fn join(&mut self, name: &str, conn: usize, now: Instant) -> Member {
-        Member { seat: self.rooms.join(name, conn), bucket: TokenBucket::new(self.rate, now) }
+    /// Connection `token` joins the room `name`.
+    pub fn join(&mut self, name: &str, token: usize, now: Instant) -> Result<Member, room::TooManyRooms> {
+        let room = self.rooms.join(name, token)?;
+        Ok(Member { room, bucket: TokenBucket::new(self.rate, now) })
     }
 
-    /// The member leaves; returns a member that moved slots (see [`Rooms::leave`]).
-    pub fn leave(&mut self, member: &Member) -> Option<(usize, usize)> {
-        self.rooms.leave(member.seat)
+    /// Connection `token` leaves its room.
+    pub fn leave(&mut self, token: usize) {
+        self.rooms.leave(token);
     }
 
     /// A text message from a member: validated, checked against the blocklist and the rate
-    /// limit (in that order, so a rejected post costs no token), then numbered.
-    pub fn post(&mut self, member: &mut Member, text: &str, now: Instant, unix_ms: u64) -> Outcome<'_> {
-        let reject = |reason: &str| {
-            log::debug!("rejected post: {reason}");
-            Outcome::Reject { json: danmaku::error_json(reason) }
+    /// limit (in that order, so a rejected post costs no token), then numbered and framed.
+    pub fn post(&mut self, member: &mut Member, text: &str, now: Instant, unix_ms: u64) -> Posted {
+        let post = match danmaku::parse_post(text) {
+            Ok(post) => post,
+            Err(refused) => return reject(refused),
         };
-        let d = match danmaku::parse_post(text) {
-            Ok(d) => d,
-            Err(reason) => return reject(&reason),
-        };
-        if let Some(word) = self.blocklist.find(&d.msg) {
-            return reject(&format!("msg contains a blocked word ({word})"));
+        let reference = post.reference;
+        let refuse = |reason: String| reject(Refused { reason, reference: reference.clone() });
+        if let Some(word) = self.blocklist.find(&post.danmaku.msg) {
+            return refuse(format!("msg contains a blocked word ({word})"));
         }
         if !member.bucket.try_take(now) {
-            return reject(&format!("too many danmaku: at most {} per second, please wait", self.rate));
+            return refuse(format!("too many danmaku: at most {} per second, please wait", self.rate));
         }
-        match self.rooms.next_id(member.seat.room) {
-            Some((id, members)) => Outcome::Broadcast { json: danmaku::broadcast_json(id, &d, unix_ms), members },
-            None => reject("not in a room"),
-        }
+        let d = &post.danmaku;
+        let make_frame =
+            |id| frame::server_frame(Opcode::Text, danmaku::broadcast_json(id, d, unix_ms).as_bytes()).into();
+        let Some((id, frame)) = self.rooms.append(member.room, make_frame, now) else {
+            return refuse("not in a room".to_string());
+        };
+        Posted::Broadcast { room: member.room, id, frame, ack: reference }
     }
+}
+
+fn reject(refused: Refused) -> Posted {
+    log::debug!("rejected post: {}", refused.reason);
+    Posted::Reject { json: danmaku::error_json(&refused.reason, refused.reference.as_deref()) }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn broadcast_members(outcome: Outcome<'_>) -> Vec<usize> {
-        match outcome {
-            Outcome::Broadcast { members, .. } => members.to_vec(),
-            Outcome::Reject { json } => panic!("rejected: {json}"),
-        }
-    }
-
-    #[test]
-    fn a_post_reaches_its_room_only() {
-        let now = Instant::now();
-        let mut wall = Wall::new(5, Blocklist::default());
-        let mut a = wall.join("main", 1, now);
-        wall.join("main", 2, now);
-        wall.join("other", 3, now);
-        assert_eq!(broadcast_members(wall.post(&mut a, r#"{"msg":"hi"}"#, now, 0)), vec![1, 2]);
-    }
-
-    #[test]
-    fn rejections_go_to_the_sender_and_cost_nothing() {
-        let now = Instant::now();
-        let mut wall = Wall::new(1, Blocklist::parse("spam"));
-        let mut a = wall.join("main", 1, now);
-        for _ in 0..5 {
-            assert!(matches!(wall.post(&mut a, "{}", now, 0), Outcome::Reject { .. }));
-            let Outcome::Reject { json } = wall.post(&mut a, r#"{"msg":"SPAM!"}"#, now, 0) else { panic!() };
-            assert!(json.contains("blocked word"), "{json}");
-        }
-        // Capacity 2: two posts pass, the third crosses the rate.
-        broadcast_members(wall.post(&mut a, r#"{"msg":"1"}"#, now, 0));
-        broadcast_members(wall.post(&mut a, r#"{"msg":"2"}"#, now, 0));
-        let Outcome::Reject { json } = wall.post(&mut a, r#"{"msg":"3"}"#, now, 0) else { panic!() };
-        assert!(json.contains("too many"), "{json}");
-    }
-
-    #[test]
-    fn ids_count_up_per_room() {
-        let now = Instant::now();
-        let mut wall = Wall::new(0, Blocklist::default());
-        let mut a = wall.join("a", 1, now);
-        let mut b = wall.join("b", 2, now);
-        for expected in 1..=3 {
-            let Outcome::Broadcast { json, .. } = wall.post(&mut a, r#"{"msg":"x"}"#, now, 5) else { panic!() };
-            assert!(json.contains(&format!("\"id\":{expected},")), "{json}");
-        }
-        let Outcome::Broadcast { json, .. } = wall.post(&mut b, r#"{"msg":"x"}"#, now, 5) else { panic!() };
-        assert!(json.contains("\"id\":1,"), "{json}");
-    }
-}
+#[path = "wall_tests.rs"]
+mod tests;

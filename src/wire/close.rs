@@ -21,8 +21,8 @@ impl CloseCode {
     pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
     /// 1009: "a message that is too big for it to process".
     pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
-    /// 1011: "an unexpected condition that prevented it from fulfilling the request".
-    pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1013: "Try Again Later" (IANA's registry, RFC 6455 §7.4.2): the server is at a limit.
+    pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
 
     /// Whether a peer may send this code in a close frame.
     ///

@@ -39,6 +39,7 @@ pub enum Status {
     ContentTooLarge,
     UriTooLong,
     UpgradeRequired,
+    TooManyRequests,
     HeaderFieldsTooLarge,
     InternalServerError,
     NotImplemented,
@@ -63,6 +64,7 @@ impl Status {
             Status::InternalServerError => 500,
             Status::NotImplemented => 501,
             Status::ServiceUnavailable => 503,
+            Status::TooManyRequests => 429,
         }
     }
 
@@ -83,6 +85,7 @@ impl Status {
             Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
             Status::ServiceUnavailable => "Service Unavailable",
+            Status::TooManyRequests => "Too Many Requests",
         }
     }
 }
@@ -109,12 +112,13 @@ pub struct RequestHead<'b> {
     pub connection_upgrade: bool,
     /// `Upgrade` lists `websocket` (RFC 6455 §4.2.1 item 3, case-insensitive).
     pub upgrade_websocket: bool,
-    /// `Upgrade` present at all.
-    pub upgrade_present: bool,
     pub ws_key: Option<&'b [u8]>,
     pub ws_version: Option<&'b [u8]>,
     pub origin: Option<&'b [u8]>,
     pub if_none_match: Option<&'b [u8]>,
+    /// Every `X-Forwarded-For` line, in order (they form one list); only read from trusted
+    /// proxies (see [`crate::wire::forwarded`]).
+    pub forwarded_for: Vec<&'b [u8]>,
     /// `Content-Length` > 0 or any `Transfer-Encoding`: a body follows, which this server
     /// never accepts.
     pub has_body: bool,
@@ -193,7 +197,7 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
         connection_keep_alive: false,
         connection_upgrade: false,
         upgrade_websocket: false,
-        upgrade_present: false,
+        forwarded_for: Vec::new(),
         ws_key: None,
         ws_version: None,
         origin: None,
@@ -220,7 +224,6 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
                 head.connection_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
             }
         } else if name.eq_ignore_ascii_case("upgrade") {
-            head.upgrade_present = true;
             // RFC 9110 §7.8: a list of protocol[/version]; RFC 6455 wants "websocket".
             head.upgrade_websocket |= tokens(value).any(|t| t.eq_ignore_ascii_case(b"websocket"));
         } else if name.eq_ignore_ascii_case("sec-websocket-key") {
@@ -231,6 +234,8 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
             once(&mut head.origin)?;
         } else if name.eq_ignore_ascii_case("if-none-match") {
             once(&mut head.if_none_match)?;
+        } else if name.eq_ignore_ascii_case("x-forwarded-for") {
+            head.forwarded_for.push(value);
         } else if name.eq_ignore_ascii_case("content-length") {
             // RFC 9112 §6.3: several differing lengths are unrecoverable; we refuse any repeat.
             if content_length_seen {
@@ -262,6 +267,25 @@ fn origin_form(target: &str) -> &str {
         return target;
     };
     rest.find('/').map_or("/", |slash| &rest[slash..])
+}
+
+/// The value of the first `key=` in a query string, undecoded.
+pub fn query_param<'q>(query: &'q str, key: &str) -> Option<&'q str> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then_some(v)
+    })
+}
+
+/// RFC 9110 §13.1.2: does `If-None-Match` (`*`, one tag, or a list, weak or strong) match?
+/// The comparison is weak (§8.8.3.2): `W/"x"` matches `"x"`.
+pub fn if_none_match(header: &[u8], etag: &str) -> bool {
+    let header = trim(header);
+    if header == b"*" {
+        return true;
+    }
+    let ours = etag.strip_prefix("W/").unwrap_or(etag).as_bytes();
+    tokens(header).any(|tag| tag.strip_prefix(b"W/").unwrap_or(tag) == ours)
 }
 
 /// Comma-separated list elements, trimmed, empty ones skipped (RFC 9110 §5.6.1).
@@ -302,6 +326,42 @@ pub fn write_response_head(
     }
     head.push_str("\r\n");
     out.extend_from_slice(head.as_bytes());
+}
+
+/// An error response with a one-line text body (`404 Not Found`); the body is left out for
+/// `HEAD`. Returns the body's length.
+pub fn write_error_response(
+    out: &mut Vec<u8>,
+    status: Status,
+    headers: &[(&str, &str)],
+    head_only: bool,
+    keep_alive: bool,
+) -> usize {
+    let body = format!("{} {}\n", status.code(), status.reason());
+    let mut all = vec![("Content-Type", "text/plain; charset=utf-8")];
+    all.extend_from_slice(headers);
+    write_response_head(out, status, &all, Some(body.len()), keep_alive);
+    if head_only {
+        return 0;
+    }
+    out.extend_from_slice(body.as_bytes());
+    body.len()
+}
+
+/// A response body: borrowed from the binary, or shared with other responses.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Static(&'static [u8]),
+    Shared(std::rc::Rc<[u8]>),
+}
+
+impl Body {
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Static(b) => b,
+            Body::Shared(b) => b,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Ring 1: wire formats. Pure functions over byte slices; no sockets, no clocks.
 
 pub mod close;
+pub mod forwarded;
 pub mod frame;
 pub mod handshake;
 pub mod http;
 pub mod json;
+pub mod prometheus;
 pub mod utf8;

@@ -1,0 +1,195 @@
+//! From bytes to the application and back: bytes go to the connection's state machine (HTTP
+//! or WebSocket), its events are carried out, complete messages go to the [`App`], and the
+//! app's [`Action`]s are performed: queued frames, one shared frame per broadcast, closes.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::app::route::Route;
+use crate::app::{Action, App, Frame};
+use crate::protocol::http_conn::{HttpEvent, HttpRules};
+use crate::protocol::ws_conn::{Role, WsConn, WsEvent, WsLimits};
+use crate::server::connections::{Connections, Protocol};
+use crate::server::event_loop::{Server, time};
+use crate::server::io::mark_dirty;
+use crate::server::output::Chunk;
+use crate::server::responder::{PageResponder, log_access};
+use crate::wire::close::CloseCode;
+
+impl Server {
+    /// Bytes from a connection, to whichever protocol it speaks.
+    pub(super) fn on_bytes(&mut self, token: usize, data: &mut [u8], now: Instant) {
+        let Some(conn) = self.conns.get_mut(token) else { return };
+        match &mut conn.protocol {
+            Protocol::Http(http) => {
+                let rules = HttpRules {
+                    limits: self.config.head_limits,
+                    request_timeout: self.config.request_timeout,
+                    keepalive_timeout: self.config.keepalive_timeout,
+                    allow_origins: &self.config.allow_origins,
+                };
+                let mut responder = PageResponder { app: &self.app, pages: &mut self.pages };
+                let mut events = Vec::new();
+                http.on_bytes(data, now, &rules, &mut responder, &mut events);
+                self.on_http_events(token, events, now);
+            }
+            Protocol::WebSocket(..) => self.on_websocket_bytes(token, data, now),
+        }
+    }
+
+    pub(super) fn on_timer(&mut self, token: usize, now: Instant) {
+        let Some(conn) = self.conns.get_mut(token) else { return };
+        match &mut conn.protocol {
+            Protocol::Http(http) => {
+                let mut events = Vec::new();
+                http.on_timer(now, &mut events);
+                self.on_http_events(token, events, now);
+            }
+            Protocol::WebSocket(ws, _) => {
+                let mut events = Vec::new();
+                ws.on_timer(now, &mut events);
+                self.on_websocket_events(token, events, now);
+            }
+        }
+    }
+
+    fn on_http_events(&mut self, token: usize, events: Vec<HttpEvent<Route>>, now: Instant) {
+        for event in events {
+            match event {
+                HttpEvent::Send(bytes) => self.queue(token, Chunk::Owned(bytes)),
+                HttpEvent::SendBody(body) => self.queue(token, Chunk::from(body)),
+                HttpEvent::Log(access) => log_access(&access, now),
+                HttpEvent::Close => self.start_closing(token, now),
+                HttpEvent::Upgrade { route, mut leftover } => {
+                    self.upgrade(token, route, now);
+                    if !leftover.is_empty() {
+                        self.on_websocket_bytes(token, &mut leftover, now);
+                    }
+                }
+            }
+        }
+        self.pause_if_backlogged(token);
+    }
+
+    /// The handshake is done: the connection becomes a WebSocket and the app opens it.
+    fn upgrade(&mut self, token: usize, route: Route, now: Instant) {
+        let limits = WsLimits {
+            max_message: self.config.max_message,
+            ping_interval: self.config.ping_interval,
+            ping_timeout: self.config.ping_timeout,
+            close_timeout: self.config.close_timeout,
+        };
+        let ws = WsConn::new(Role::Server, limits, now);
+        let mut actions = Vec::new();
+        log::debug!(
+            "{} opened WebSocket {route:?}",
+            self.conns.get_mut(token).map_or("?".into(), |c| c.peer.to_string())
+        );
+        let session = self.app.open(token, route, now, &mut actions);
+        if let Some(conn) = self.conns.get_mut(token) {
+            conn.protocol = Protocol::WebSocket(ws, session);
+        }
+        self.perform(actions, now);
+    }
+
+    fn on_websocket_bytes(&mut self, token: usize, data: &mut [u8], now: Instant) {
+        let Some(conn) = self.conns.get_mut(token) else { return };
+        let Protocol::WebSocket(ws, _) = &mut conn.protocol else { return };
+        let mut events = Vec::new();
+        ws.feed(data, &mut events);
+        self.on_websocket_events(token, events, now);
+        self.pause_if_backlogged(token);
+    }
+
+    fn on_websocket_events(&mut self, token: usize, events: Vec<WsEvent>, now: Instant) {
+        for event in events {
+            match event {
+                WsEvent::Message(message) => {
+                    let Some(conn) = self.conns.get_mut(token) else { return };
+                    let Protocol::WebSocket(_, session) = &mut conn.protocol else { return };
+                    let mut actions = Vec::new();
+                    self.app.message(token, session, &message, time(now), &mut actions);
+                    self.perform(actions, now);
+                }
+                WsEvent::Send(frame) => {
+                    log::trace!("frame {:#x} of {} bytes to {token}", frame[0], frame.len());
+                    self.queue(token, Chunk::Owned(frame));
+                }
+                WsEvent::Finish => self.start_closing(token, now),
+                WsEvent::Abort(why) => return self.drop_conn(token, why, now),
+            }
+        }
+    }
+
+    /// Carries out what the application decided.
+    pub(super) fn perform(&mut self, actions: Vec<Action>, now: Instant) {
+        for action in actions {
+            match action {
+                Action::Send { to, frame: Frame::Owned(bytes) } => self.queue(to, Chunk::Owned(bytes)),
+                Action::Send { to, frame: Frame::Shared(bytes) } => self.queue(to, Chunk::Shared(bytes)),
+                Action::Broadcast { room, frame } => {
+                    let too_slow = fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
+                    for member in too_slow {
+                        self.close_slow(member, now);
+                    }
+                }
+                Action::Close { to, code, reason } => self.close_websocket(to, code, reason, now),
+            }
+        }
+    }
+
+    /// Starts a WebSocket's closing handshake with `code`; other connections just close.
+    pub(super) fn close_websocket(&mut self, token: usize, code: CloseCode, reason: &str, now: Instant) {
+        let Some(conn) = self.conns.get_mut(token) else { return };
+        match &mut conn.protocol {
+            Protocol::Http(_) => self.start_closing(token, now),
+            Protocol::WebSocket(ws, _) => {
+                let mut events = Vec::new();
+                ws.close(code, reason, now, &mut events);
+                self.on_websocket_events(token, events, now);
+                self.reschedule(token);
+            }
+        }
+    }
+
+    /// A member whose backlog would pass `--max-backlog`: what it has not started receiving
+    /// is dropped and it is closed with 1008; the others are not slowed.
+    fn close_slow(&mut self, token: usize, now: Instant) {
+        let Some(conn) = self.conns.get_mut(token) else { return };
+        log::info!("{} fell {} bytes behind: closing with 1008", conn.peer, conn.out.pending());
+        conn.out.drop_unstarted();
+        self.close_websocket(token, CloseCode::POLICY_VIOLATION, "too far behind: backlog over --max-backlog", now);
+    }
+}
+
+/// Queues one shared frame on every member of `room` that is open and has room for it under
+/// `--max-backlog`; returns the members that have not (to be closed with 1008).
+fn fan_out(
+    conns: &mut Connections,
+    dirty: &mut Vec<usize>,
+    app: &App,
+    room: usize,
+    frame: &Rc<[u8]>,
+    config: &crate::config::Config,
+) -> Vec<usize> {
+    let mut too_slow = Vec::new();
+    for &member in app.members(room) {
+        let Some(conn) = conns.get_mut(member) else { continue };
+        let Protocol::WebSocket(ws, _) = &conn.protocol else { continue };
+        if !ws.is_open() || conn.lifecycle.is_ending() {
+            continue;
+        }
+        if conn.out.pending() + frame.len() > config.max_backlog {
+            // Count only what the kernel will not take: a burst queued within one loop turn
+            // is not a slow reader. (Errors surface in this turn's flush.)
+            let _ = conn.out.flush(&mut conn.socket);
+        }
+        if conn.out.pending() + frame.len() > config.max_backlog {
+            too_slow.push(member);
+            continue;
+        }
+        conn.out.push(Chunk::Shared(frame.clone()));
+        mark_dirty(conn, member, dirty);
+    }
+    too_slow
+}

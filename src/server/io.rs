@@ -1,0 +1,179 @@
+//! Moving bytes: reading a socket until the kernel has no more, flushing each connection's
+//! queue once per turn, and ending connections (FIN, then the peer's FIN, or a drop).
+//! Every change of a connection's [`Lifecycle`](super::lifecycle::Lifecycle) happens here.
+
+use std::io::{self, Read};
+use std::net::Shutdown;
+use std::time::Instant;
+
+use mio::{Interest, Token};
+
+use crate::server::connections::{Connection, Protocol};
+use crate::server::event_loop::Server;
+use crate::server::output::{Chunk, Flushed};
+use crate::wire::http::{self, Status};
+
+impl Server {
+    /// Reads until the kernel has nothing more (edge-triggered), feeding each piece on.
+    pub(super) fn read(&mut self, token: usize, now: Instant) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        while let Some(conn) = self.conns.get_mut(token) {
+            if !conn.lifecycle.reads() {
+                break;
+            }
+            let takes_input = conn.lifecycle.takes_input();
+            match conn.socket.read(&mut scratch) {
+                Ok(0) => {
+                    self.on_eof(token, now);
+                    break;
+                }
+                Ok(n) if takes_input => self.on_bytes(token, &mut scratch[..n], now),
+                Ok(_) => {} // Ending: only waiting for the peer's FIN; the rest is discarded.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.drop_conn(token, &format!("read error: {e}"), now);
+                    break;
+                }
+            }
+        }
+        self.scratch = scratch;
+        self.reschedule(token);
+    }
+
+    fn on_eof(&mut self, token: usize, now: Instant) {
+        let Some(conn) = self.conns.get_mut(token) else { return };
+        if conn.out.is_empty() || !conn.lifecycle.writes() {
+            self.drop_conn(token, "closed by peer", now);
+        } else {
+            // The peer shut its side after sending; answer what it asked, then close.
+            conn.lifecycle.peer_finished(now + self.config.close_timeout);
+            self.mark_dirty(token);
+        }
+    }
+
+    /// Queues bytes and marks the connection for this turn's flush.
+    pub(super) fn queue(&mut self, token: usize, chunk: Chunk) {
+        if let Some(conn) = self.conns.get_mut(token) {
+            conn.out.push(chunk);
+            mark_dirty(conn, token, &mut self.dirty);
+        }
+    }
+
+    pub(super) fn mark_dirty(&mut self, token: usize) {
+        if let Some(conn) = self.conns.get_mut(token) {
+            mark_dirty(conn, token, &mut self.dirty);
+        }
+    }
+
+    /// Own replies (responses, echoes) past `--max-backlog`: stop reading until they drain,
+    /// so a client that sends without reading cannot grow our memory.
+    pub(super) fn pause_if_backlogged(&mut self, token: usize) {
+        if let Some(conn) = self.conns.get_mut(token)
+            && conn.out.pending() > self.config.max_backlog
+        {
+            conn.lifecycle.pause();
+        }
+    }
+
+    /// Flushes at the end of the loop turn, or, with `--flush-delay`, once the oldest queued
+    /// output has waited that long: a burst of posts then costs one write per wall.
+    pub(super) fn flush_if_due(&mut self, now: Instant) {
+        let delay = self.config.flush_delay;
+        if !delay.is_zero() && self.shutdown_deadline.is_none() {
+            if self.dirty.is_empty() && self.resume.is_empty() {
+                return;
+            }
+            let due = *self.flush_at.get_or_insert(now + delay);
+            if now < due {
+                return;
+            }
+        }
+        self.flush_at = None;
+        self.flush_dirty(now);
+    }
+
+    /// Writes every connection queued this turn; resumes paused readers that drained.
+    fn flush_dirty(&mut self, now: Instant) {
+        while !self.dirty.is_empty() || !self.resume.is_empty() {
+            for token in std::mem::take(&mut self.dirty) {
+                self.flush(token, now);
+            }
+            for token in std::mem::take(&mut self.resume) {
+                self.read(token, now);
+            }
+        }
+    }
+
+    fn flush(&mut self, token: usize, now: Instant) {
+        let Some(conn) = self.conns.get_mut(token) else { return };
+        conn.queued = false;
+        let result = if conn.lifecycle.writes() { conn.out.flush(&mut conn.socket) } else { Ok(Flushed::All) };
+        let flushed = match result {
+            Ok(flushed) => flushed,
+            Err(e) => return self.drop_conn(token, &format!("write error: {e}"), now),
+        };
+        let want_writable = flushed == Flushed::Blocked;
+        if want_writable != conn.writable_interest {
+            let interest = if want_writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            if let Err(e) = self.poll.registry().reregister(&mut conn.socket, Token(token), interest) {
+                return self.drop_conn(token, &format!("reregister failed: {e}"), now);
+            }
+            conn.writable_interest = want_writable;
+        }
+        if conn.out.pending() <= self.config.max_backlog / 2 && conn.lifecycle.resume() {
+            self.resume.push(token);
+        }
+        if flushed == Flushed::All && conn.lifecycle.shut() {
+            // Everything is out: send our FIN and read until the peer's (RFC 6455 §7.1.1:
+            // the server closes the TCP connection first).
+            let _ = conn.socket.shutdown(Shutdown::Write);
+            self.resume.push(token);
+        }
+    }
+
+    /// Ends a connection gracefully: flush, FIN, then wait for the peer's FIN at most
+    /// `--close-timeout`.
+    pub(super) fn start_closing(&mut self, token: usize, now: Instant) {
+        if let Some(conn) = self.conns.get_mut(token) {
+            conn.lifecycle.close(now + self.config.close_timeout);
+        }
+        self.mark_dirty(token);
+        self.reschedule(token);
+    }
+
+    /// Closes a connection at once; a WebSocket leaves the application first.
+    pub(super) fn drop_conn(&mut self, token: usize, why: &str, now: Instant) {
+        let Some(conn) = self.conns.remove(token) else { return };
+        if let Protocol::WebSocket(_, session) = &conn.protocol {
+            log::debug!("{} WebSocket closed: {why}", conn.peer);
+            self.app.close(token, session);
+        } else {
+            log::trace!("{} connection closed: {why}", conn.peer);
+        }
+        drop(conn);
+        if self.accept_retry.is_some() {
+            // A descriptor is free again.
+            self.accept_retry = None;
+            self.accept(now);
+        }
+    }
+}
+
+/// Puts a connection on this turn's flush list, once.
+pub(super) fn mark_dirty(conn: &mut Connection, token: usize, dirty: &mut Vec<usize>) {
+    if !conn.queued {
+        conn.queued = true;
+        dirty.push(token);
+    }
+}
+
+/// Over `--max-connections`: a best-effort 503 and close, without registering the socket.
+pub(super) fn reject_over_capacity(socket: &mut mio::net::TcpStream) {
+    use std::io::Write;
+    let mut response = Vec::with_capacity(200);
+    http::write_error_response(&mut response, Status::ServiceUnavailable, &[("Retry-After", "5")], false, false);
+    let _ = socket.write(&response);
+    let _ = socket.shutdown(Shutdown::Write);
+    log::debug!("503: over --max-connections");
+}

@@ -1,0 +1,85 @@
+use std::time::Duration;
+
+use super::history::HistoryLimits;
+use super::*;
+
+const LIMITS: HistoryLimits = HistoryLimits { max_len: 100, ttl: Duration::from_secs(120) };
+
+fn wall(rate: u32, blocklist: &str) -> Wall {
+    Wall::new(Rooms::new(100, LIMITS, 0), rate, Blocklist::parse(blocklist))
+}
+
+fn payload(frame: &[u8]) -> String {
+    // A short server frame: 2-byte header, then the text.
+    String::from_utf8_lossy(&frame[2..]).into_owned()
+}
+
+fn broadcast(posted: Posted) -> (RoomId, u64, String, Option<String>) {
+    match posted {
+        Posted::Broadcast { room, id, frame, ack } => (room, id, payload(&frame), ack),
+        Posted::Reject { json } => panic!("rejected: {json}"),
+    }
+}
+
+fn rejected(posted: Posted) -> String {
+    match posted {
+        Posted::Reject { json } => json,
+        Posted::Broadcast { id, .. } => panic!("broadcast as {id}"),
+    }
+}
+
+#[test]
+fn a_post_reaches_its_room_only() {
+    let now = Instant::now();
+    let mut wall = wall(5, "");
+    let mut a = wall.join("main", 1, now).unwrap();
+    wall.join("main", 2, now).unwrap();
+    wall.join("other", 3, now).unwrap();
+    let (room, id, json, ack) = broadcast(wall.post(&mut a, r#"{"msg":"hi"}"#, now, 7));
+    assert_eq!(wall.rooms.get(room).unwrap().members(), &[1, 2]);
+    assert_eq!((id, ack), (1, None));
+    assert!(json.starts_with(r#"{"type":"danmaku","id":1,"msg":"hi""#) && json.ends_with(r#""time":7}"#), "{json}");
+}
+
+#[test]
+fn rejections_go_to_the_sender_and_cost_nothing() {
+    let now = Instant::now();
+    let mut wall = wall(1, "spam");
+    let mut a = wall.join("main", 1, now).unwrap();
+    for _ in 0..5 {
+        rejected(wall.post(&mut a, "{}", now, 0));
+        let json = rejected(wall.post(&mut a, r#"{"msg":"SPAM!","ref":"r1"}"#, now, 0));
+        assert!(json.contains("blocked word") && json.contains(r#""ref":"r1""#), "{json}");
+    }
+    // Capacity 2: two posts pass, the third crosses the rate.
+    broadcast(wall.post(&mut a, r#"{"msg":"1"}"#, now, 0));
+    broadcast(wall.post(&mut a, r#"{"msg":"2"}"#, now, 0));
+    let json = rejected(wall.post(&mut a, r#"{"msg":"3"}"#, now, 0));
+    assert!(json.contains("too many"), "{json}");
+}
+
+#[test]
+fn ids_count_up_per_room_and_refs_come_back() {
+    let now = Instant::now();
+    let mut wall = wall(0, "");
+    let mut a = wall.join("a", 1, now).unwrap();
+    let mut b = wall.join("b", 2, now).unwrap();
+    for expected in 1..=3 {
+        let (_, id, json, _) = broadcast(wall.post(&mut a, r#"{"msg":"x"}"#, now, 5));
+        assert_eq!(id, expected);
+        assert!(json.contains(&format!("\"id\":{expected},")), "{json}");
+    }
+    let (_, id, json, ack) = broadcast(wall.post(&mut b, r#"{"msg":"x","ref":"mine"}"#, now, 5));
+    assert_eq!((id, ack.as_deref()), (1, Some("mine")));
+    assert!(!json.contains("mine"), "the broadcast never carries ref: {json}");
+}
+
+#[test]
+fn the_broadcast_frame_is_the_history_entry() {
+    let now = Instant::now();
+    let mut wall = wall(0, "");
+    let mut a = wall.join("a", 1, now).unwrap();
+    let Posted::Broadcast { frame, room, .. } = wall.post(&mut a, r#"{"msg":"x"}"#, now, 5) else { panic!() };
+    let replay = wall.rooms.replay(room, 0, None, usize::MAX);
+    assert!(Rc::ptr_eq(&replay.frames[0], &frame), "shared, not a second copy");
+}
