@@ -250,3 +250,47 @@ fn a_burst_does_not_close_readers_that_keep_up() {
     poster.assert_alive();
     reader.assert_alive();
 }
+
+#[test]
+fn every_upgrade_starts_with_hello_naming_the_room_and_its_last_id() {
+    let server = Server::start(&["--rate", "0"]);
+    let addr = server.addr();
+    let (mut first, hello) = Ws::join(addr, "hello-room");
+    assert_eq!((hello.room.as_str(), hello.last), ("hello-room", 0), "{hello:?}");
+    assert!(!hello.epoch.is_empty() && hello.epoch.len() <= 32, "{hello:?}");
+    assert_eq!(hello.recovered, None, "no since, no recovered: {hello:?}");
+    first.post("one", None);
+    assert_eq!(common::danmaku_id(first.recv_text().as_bytes()), Some(1));
+    // A later member hears the same epoch and the latest id; the danmaku come after it.
+    let (mut second, later) = Ws::join(addr, "hello-room");
+    assert_eq!((later.epoch.as_str(), later.last), (hello.epoch.as_str(), 1), "{later:?}");
+    first.post("two", None);
+    for ws in [&mut first, &mut second] {
+        assert_eq!(common::danmaku_id(ws.recv_text().as_bytes()), Some(2));
+    }
+    // The default room is `main`.
+    assert_eq!(Ws::connect(addr, "/ws").hello.expect("hello on /ws").room, "main");
+}
+
+#[test]
+fn a_post_with_ref_is_acked_to_its_sender_only() {
+    let server = Server::start(&["--rate", "0"]);
+    let addr = server.addr();
+    let (mut sender, _) = Ws::join(addr, "acks");
+    let (mut other, _) = Ws::join(addr, "acks");
+    sender.post("with a ref", Some("r-1"));
+    let mut texts = [sender.recv_text(), sender.recv_text()];
+    texts.sort_by_key(|t| !t.contains("\"ack\""));
+    let ack = common::Ack::parse(texts[0].as_bytes()).unwrap_or_else(|e| panic!("{e}: {texts:?}"));
+    assert_eq!((ack.reference.as_str(), ack.id), ("r-1", 1));
+    assert_eq!(common::danmaku_id(texts[1].as_bytes()), Some(1), "{texts:?}");
+    assert!(!texts[1].contains("\"ref\""), "the broadcast carries the ref: {}", texts[1]);
+    let broadcast = other.recv_text();
+    assert_eq!(common::danmaku_id(broadcast.as_bytes()), Some(1));
+    assert!(!broadcast.contains("\"ref\""), "{broadcast}");
+    assert_silent(&mut other, Duration::from_millis(200), "no ack to the others");
+    // Without a ref, no ack.
+    sender.post("no ref", None);
+    assert_eq!(common::danmaku_id(sender.recv_text().as_bytes()), Some(2));
+    assert_silent(&mut sender, Duration::from_millis(200), "no ack without a ref");
+}

@@ -9,8 +9,6 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Whether `connect` on `/ws` reads the `hello` first (on once the server sends one).
-const HELLO_ON_CONNECT: bool = false;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -94,10 +92,9 @@ impl Ws {
 
     /// A wall or poster in `room`: connected on `/ws?room=ROOM`, with the room's `hello`.
     pub fn join(addr: SocketAddr, room: &str) -> (Ws, Hello) {
-        let mut ws = Ws::connect(addr, &format!("/ws?room={room}"));
-        let hello = ws.hello.take().unwrap_or_else(|| ws.read_hello().unwrap_or_else(|e| panic!("{e}")));
+        let ws = Ws::connect(addr, &format!("/ws?room={room}"));
+        let hello = ws.hello.clone().expect("connect on /ws reads the hello");
         assert_eq!(hello.room, room, "hello names another room: {hello:?}");
-        ws.hello = Some(hello.clone());
         (ws, hello)
     }
 
@@ -141,7 +138,7 @@ impl Ws {
             match check_server_response(&buf, &key) {
                 Ok(Some(len)) => {
                     let mut ws = Ws::from_parts(stream, buf.split_off(len));
-                    if is_wall_target(target) && HELLO_ON_CONNECT {
+                    if is_wall_target(target) {
                         ws.hello = Some(ws.read_hello()?);
                     }
                     return Ok(ws);

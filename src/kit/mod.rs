@@ -15,6 +15,10 @@
 //! - [`procfs`]: CPU time, memory, descriptors and write calls of a process, from `/proc`.
 //! - [`sock`]: socket options std does not offer (abortive close, a small receive window).
 
+// The kit calls the C library directly for what std does not offer: getrusage, sysconf,
+// SO_LINGER and SO_RCVBUF, kill and PR_SET_PDEATHSIG. Each unsafe block says why it is sound.
+#![allow(unsafe_code)]
+
 pub mod client;
 pub mod frames;
 pub mod messages;
