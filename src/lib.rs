@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod config;
+pub mod kit;
 pub mod pages;
 pub mod protocol;
 pub mod server;

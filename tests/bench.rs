@@ -45,7 +45,7 @@ fn num(json: &str, key: &str) -> f64 {
 }
 
 fn fanout_checks(json: &str, conns: f64) {
-    assert_eq!(raw(json, "mode"), "\"fanout\"");
+    assert!(matches!(raw(json, "mode"), "\"fanout\"" | "\"bigroom\""), "{json}");
     let deliveries = num(json, "deliveries");
     assert!(deliveries > 0.0);
     assert_eq!(deliveries, num(json, "expected"));
@@ -61,6 +61,19 @@ fn fanout_checks(json: &str, conns: f64) {
     assert!(num(json, "server_rss_kib_before") > 0.0 && num(json, "server_rss_kib_after") > 0.0);
     assert!(num(json, "bench_cpu_pct") >= 0.0);
     assert!(matches!(raw(json, "bench_saturated"), "true" | "false"));
+    // The server's write calls come from /proc/PID/io; every one of ours carries at least
+    // one whole delivery (a frame is never split into header and payload writes).
+    assert!(num(json, "server_writes") > 0.0, "{json}");
+    assert!(num(json, "deliveries_per_write") >= 1.0, "{json}");
+    // The hello of each connection is counted apart, never as a delivery.
+    assert!(num(json, "hellos") <= conns, "{json}");
+}
+
+/// A short fanout run with `args` after the common small-room ones.
+fn short_fanout(args: &[&str]) -> String {
+    let mut all = vec!["fanout", "--subscribers", "20", "--publishers", "2", "--duration", "1", "--warmup", "0.2"];
+    all.extend(args);
+    bench_json(&all)
 }
 
 #[test]
@@ -107,10 +120,43 @@ fn fanout_at_max_rate_keeps_its_window() {
     assert_eq!(raw(&json, "rate"), "\"max\"");
     assert_eq!(num(&json, "window"), 4.0);
     assert!(num(&json, "posts") > 50.0, "max rate should beat a trickle");
-    // The server's write calls come from /proc/PID/io; every one of ours carries at least
-    // one whole delivery (a frame is never split into header and payload writes).
-    assert!(num(&json, "server_writes") > 0.0);
-    assert!(num(&json, "deliveries_per_write") >= 1.0, "{json}");
+    assert_eq!(raw(&json, "arrival"), "\"burst\"");
+}
+
+#[test]
+fn fanout_with_a_sliding_window_delivers_everything() {
+    let json = short_fanout(&["--rate", "max", "--arrival", "sliding", "--window", "4"]);
+    fanout_checks(&json, 22.0);
+    assert_eq!(raw(&json, "arrival"), "\"sliding\"");
+    assert!(num(&json, "posts") > 50.0, "a sliding window should beat a trickle: {json}");
+}
+
+#[test]
+fn fanout_with_poisson_arrivals_delivers_everything() {
+    let json = short_fanout(&["--publishers", "10", "--rate", "100", "--arrival", "poisson"]);
+    fanout_checks(&json, 30.0);
+    assert_eq!(raw(&json, "arrival"), "\"poisson\"");
+    // 100 posts/s on average for 1 s: random, so a wide band.
+    let posts = num(&json, "posts");
+    assert!((30.0..=200.0).contains(&posts), "{posts} posts");
+}
+
+#[test]
+fn bigroom_records_every_latency() {
+    let dir = std::env::temp_dir().join(format!("bench-latencies-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("latencies.txt");
+    let file_arg = file.to_str().unwrap();
+    let json =
+        bench_json(&["bigroom", "--subscribers", "50", "--duration", "1", "--warmup", "0.2", "--latencies", file_arg]);
+    assert_eq!(raw(&json, "mode"), "\"bigroom\"");
+    assert_eq!((num(&json, "publishers"), num(&json, "rate")), (1.0, 50.0));
+    fanout_checks(&json, 51.0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let latencies: Vec<u64> = text.lines().map(|l| l.parse().expect("microseconds")).collect();
+    assert_eq!(latencies.len() as f64, num(&json, "deliveries"), "one line per delivery");
+    assert!(latencies.iter().all(|&us| us < 10_000_000), "a latency over 10 s");
 }
 
 #[test]
@@ -172,6 +218,9 @@ fn bad_flags_exit_2_with_a_reason() {
         &["stampede"],
         &[],
         &["fanout", "--frobnicate"],
+        &["fanout", "--arrival", "sliding"],
+        &["fanout", "--rate", "max", "--arrival", "poisson"],
+        &["bigroom", "--conns", "5"],
     ] {
         let output = Command::new(BENCH).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
@@ -186,10 +235,25 @@ fn help_lists_the_modes_and_flags() {
     let output = Command::new(BENCH).arg("--help").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let help = String::from_utf8(output.stdout).unwrap();
-    for word in ["fanout", "idle", "--subscribers", "--rate R|max", "--window", "--conns", "--spawn", "--pid", "--json"]
-    {
+    for word in [
+        "fanout",
+        "bigroom",
+        "idle",
+        "--subscribers",
+        "--rate R|max",
+        "--arrival",
+        "sliding",
+        "poisson",
+        "--latencies",
+        "--window",
+        "--conns",
+        "--spawn",
+        "--pid",
+        "--json",
+    ] {
         assert!(help.contains(word), "help lacks {word}");
     }
+    assert!(!help.contains("128"), "the listen backlog is not 128");
 }
 
 #[test]

@@ -176,31 +176,6 @@ fn slowloris_heads_are_closed_and_others_are_served_meanwhile() {
     assert_clean_log(&mut server, "slowloris");
 }
 
-#[test]
-fn slowloris_closes_answer_408_or_nothing() {
-    // The bytes a slow head gets back: a whole 408 response, or nothing, then EOF.
-    let _one = exclusive();
-    let server = Server::start(&["--request-timeout", "1"]);
-    let addr = server.addr();
-    let partials = ["", "G", "GET / HTTP/1.1\r\nHost: x\r\n"];
-    let mut clients: Vec<HttpClient> = partials
-        .iter()
-        .map(|partial| {
-            let mut c = HttpClient::connect(addr);
-            c.send(partial.as_bytes());
-            c
-        })
-        .collect();
-    for (partial, c) in partials.iter().zip(&mut clients) {
-        let bytes = c.eof_within(Duration::from_secs(3)).expect("closed within 3 s");
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(
-            bytes.is_empty() || (text.starts_with("HTTP/1.1 408 ") && text.contains("\r\n\r\n")),
-            "{partial:?}: {text:?}"
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reset storm
 // ---------------------------------------------------------------------------------------------
@@ -359,20 +334,7 @@ fn one_byte_fragments_are_reassembled_up_to_max_message_and_no_further() {
 
 /// A masked frame header (no payload) announcing `len` bytes.
 fn header_only(opcode: u8, len: u64) -> Vec<u8> {
-    let mut h = vec![0x80 | opcode];
-    match len {
-        0..=125 => h.push(0x80 | len as u8),
-        126..=0xFFFF => {
-            h.push(0x80 | 126);
-            h.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            h.push(0x80 | 127);
-            h.extend_from_slice(&len.to_be_bytes());
-        }
-    }
-    h.extend_from_slice(&[0x11, 0x22, 0x33, 0x44]);
-    h
+    common::client_header(true, opcode, len, [0x11, 0x22, 0x33, 0x44]).expect("a defined opcode")
 }
 
 #[test]
@@ -643,7 +605,7 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
     let own_progress = Arc::clone(&progress);
     let own_reader = thread::spawn(move || {
         let mut parser = FrameParser::new(already);
-        read_all_ids(&mut own_copy, &mut parser, POSTS, &own_progress[READERS], "poster")
+        read_all_ids(&mut own_copy, &mut parser, POSTS, &own_progress[READERS], "poster").map(|()| (own_copy, parser))
     });
     const WINDOW: u64 = 200;
     let start = Instant::now();
@@ -663,8 +625,20 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
     for (r, h) in readers.into_iter().enumerate() {
         h.join().unwrap().unwrap_or_else(|e| panic!("reader {r}: {e}"));
     }
-    own_reader.join().unwrap().unwrap();
+    let (mut own_copy, mut own_parser) = own_reader.join().unwrap().unwrap();
     let took = start.elapsed();
+    // The poster is still alive: a ping gets its pong.
+    post_stream.write_all(&client_frame(true, PING, b"alive?", [5, 6, 7, 8])).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let pong = loop {
+        if let Some(f) = own_parser.next_frame().unwrap() {
+            break f;
+        }
+        let n = own_copy.read(&mut buf).expect("the pong");
+        assert!(n > 0, "the poster was closed");
+        own_parser.push(&buf[..n]);
+    };
+    assert_eq!((pong.opcode, pong.payload.as_slice()), (common::PONG, &b"alive?"[..]), "the poster is not alive");
     // The sleeper was closed with 1008: the log says so, and so does the stream once read.
     let line = server
         .logs()
@@ -676,6 +650,7 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
     let mut buf = vec![0u8; 256 * 1024];
     let mut next = 1;
     let mut close = None;
+    let mut eof = false;
     let deadline = Instant::now() + Duration::from_secs(10);
     'read: while Instant::now() < deadline {
         while let Some(f) = parser.next_frame().unwrap() {
@@ -695,7 +670,10 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
         }
         stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         match stream.read(&mut buf) {
-            Ok(0) => break 'read,
+            Ok(0) => {
+                eof = true;
+                break 'read;
+            }
             Ok(n) => parser.push(&buf[..n]),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) => panic!("sleeper read: {e}"),
@@ -707,6 +685,7 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
         next - 1
     );
     assert_eq!(close, Some(1008), "the sleeper's stream did not end with a 1008 close");
+    assert!(eof, "the server did not close TCP after the sleeper answered its close");
     assert_eq!(parser.partial(), 0, "the sleeper's stream ended inside a frame");
     assert!(next - 1 < POSTS, "the sleeper got everything: not a slow reader at all");
     assert_clean_log(&mut server, "never-reading wall");
@@ -741,9 +720,13 @@ fn past_max_connections_new_ones_get_503_until_some_close() {
         expect_503(addr, i % 2 == 0).unwrap_or_else(|e| panic!("connection {i}: {e}"));
     }
     // The 50 are all still served.
-    http[0].send(format!("HEAD / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes());
-    assert_eq!(http[0].read_response(true).status, 200);
-    ws[0].assert_alive();
+    for c in &mut http {
+        c.send(format!("HEAD / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes());
+        assert_eq!(c.read_response(true).status, 200);
+    }
+    for w in &mut ws {
+        w.assert_alive();
+    }
     // Close 10 (5 of each kind): 10 new ones are served.
     http.drain(..5);
     ws.drain(..5);

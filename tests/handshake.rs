@@ -3,11 +3,9 @@
 
 mod common;
 
-use common::{Response, Server, Ws, http};
+use common::{Response, Server, UpgradeRequest, Ws, http};
 
-/// RFC 6455 §1.3's example key and the accept value it must produce.
-const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-const RFC_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+use danmaku_wall::kit::upgrade::{RFC_ACCEPT, RFC_KEY};
 
 /// An upgrade request for `target`: the standard header lines, minus those whose name is in
 /// `drop`, plus `extra` lines.
@@ -16,24 +14,14 @@ fn upgrade(server: &Server, target: &str, drop: &[&str], extra: &[&str]) -> Resp
 }
 
 fn upgrade_version(server: &Server, target: &str, version: &str, drop: &[&str], extra: &[&str]) -> Response {
-    let host = format!("Host: {}", server.host());
-    let key = format!("Sec-WebSocket-Key: {RFC_KEY}");
-    let standard =
-        [host.as_str(), "Upgrade: websocket", "Connection: Upgrade", key.as_str(), "Sec-WebSocket-Version: 13"];
-    let mut raw = format!("GET {target} {version}\r\n");
-    for line in standard {
-        let name = line.split(':').next().unwrap();
-        if !drop.iter().any(|d| d.eq_ignore_ascii_case(name)) {
-            raw.push_str(line);
-            raw.push_str("\r\n");
-        }
+    let mut req = UpgradeRequest::new(&server.host(), target, RFC_KEY).version(version);
+    for name in drop {
+        req = req.without(name);
     }
     for line in extra {
-        raw.push_str(line);
-        raw.push_str("\r\n");
+        req = req.with(line);
     }
-    raw.push_str("\r\n");
-    http(server.addr(), raw.as_bytes())
+    http(server.addr(), &req.bytes())
 }
 
 fn assert_101(r: &Response, what: &str) {
@@ -175,14 +163,12 @@ fn a_dribbled_handshake_works() {
 fn frames_sent_with_the_handshake_are_not_lost() {
     let server = Server::start(&["--echo"]);
     let addr = server.addr();
-    let key = common::new_key();
-    let mut raw = Vec::new();
-    danmaku_wall::wire::handshake::write_client_request(&mut raw, &addr.to_string(), "/echo", &key);
+    let mut raw = common::upgrade_request(addr, "/echo");
     raw.extend(common::client_frame(true, common::TEXT, b"early", [1, 2, 3, 4]));
     let mut c = common::HttpClient::connect(addr);
     c.send(&raw);
     let r = c.read_response(false);
     assert_eq!(r.status, 101);
-    let mut ws = Ws::from_http(c);
+    let mut ws = c.into_ws();
     assert_eq!(ws.recv_text(), "early");
 }

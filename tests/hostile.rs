@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{BINARY, CLOSE, CONTINUATION, FrameParser, HttpClient, PING, PONG, Recv, Rng, Server, TEXT, Ws};
+use common::{
+    BINARY, CLOSE, CONTINUATION, FrameParser, HttpClient, PING, PONG, Recv, Rng, Server, TEXT, UpgradeRequest, Ws,
+};
 use danmaku_wall::wire::json::{self, Value};
 
 /// Shows bytes for a failure message: printable ASCII as is, the rest escaped, cut at `max`.
@@ -82,12 +84,15 @@ fn http_corpus(host: &str) -> Vec<Vec<u8>> {
         format!("HEAD /wall?room=abc HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n"),
         format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\nIf-None-Match: W/\"x\", \"y\", *\r\n\r\n"),
         "GET /wall HTTP/1.0\r\n\r\n".to_string(),
-        format!(
-            "GET /ws?room=fuzz HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ),
-        format!(
-            "GET /echo HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{host}\r\n\r\n"
-        ),
+        String::from_utf8(UpgradeRequest::new(host, "/ws?room=fuzz", key).bytes()).unwrap(),
+        String::from_utf8(
+            UpgradeRequest::new(host, "/echo", key)
+                .without("Connection")
+                .with("Connection: keep-alive, Upgrade")
+                .with(&format!("Origin: http://{host}"))
+                .bytes(),
+        )
+        .unwrap(),
         format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\nHEAD /post HTTP/1.1\r\nHost: {host}\r\n\r\n"),
         format!("GET /missing.css HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
         format!(

@@ -1,12 +1,13 @@
 //! The danmaku wall over `/ws`: broadcasts to the room (sender included), per-room ids,
-//! validation errors to the sender only, the rate limit, the blocklist and slow readers.
+//! validation errors to the sender only, the rate limit, the blocklist and bursts (a reader
+//! that never reads is closed with 1008: tests/floods.rs).
 
 mod common;
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{CLOSE, Recv, Server, TEXT, TempDir, Ws};
+use common::{Recv, Server, TEXT, TempDir, Ws};
 use danmaku_wall::wire::json::{self, Value};
 
 fn recv_json(ws: &mut Ws) -> Value {
@@ -216,81 +217,6 @@ fn assert_consecutive(ids: &[u64], what: &str) {
     }
 }
 
-#[test]
-fn a_slow_reader_is_closed_with_1008_and_others_get_everything() {
-    let server = Server::start(&["--max-backlog", "4096", "--rate", "0"]);
-    let addr = server.addr();
-    let mut poster = Ws::connect(addr, "/ws?room=slow");
-    let mut slow = Ws::connect(addr, "/ws?room=slow");
-    let reader = thread::spawn(move || {
-        let mut ws = Ws::connect(addr, "/ws?room=slow");
-        let mut texts = Vec::new();
-        loop {
-            let f = ws.recv();
-            assert_eq!(f.opcode, TEXT, "{f:?}");
-            let text = f.text().to_string();
-            let done = text.contains("\"msg\":\"END\"");
-            texts.push(text);
-            if done {
-                return texts;
-            }
-        }
-    });
-    thread::sleep(Duration::from_millis(100)); // Let the reader join the room.
-    // Posts as big as a danmaku gets: 100 four-byte characters.
-    let big = format!(r#"{{"msg":"{}"}}"#, "😀".repeat(100));
-    let mut own = Vec::new();
-    let mut posted = 0;
-    let start = Instant::now();
-    let mut extra_after_close = None;
-    while posted < 20_000 && start.elapsed() < Duration::from_secs(20) {
-        // One at a time: each post is broadcast and flushed before the next arrives, so only
-        // a reader that does not read can fall behind.
-        poster.send_text(&big);
-        own.push(poster.recv_text());
-        posted += 1;
-        match extra_after_close {
-            None if server.log_contains("1008") => extra_after_close = Some(posted + 50),
-            Some(stop) if posted >= stop => break,
-            _ => {}
-        }
-    }
-    poster.send_text(r#"{"msg":"END"}"#);
-    own.push(poster.recv_text());
-    assert!(
-        extra_after_close.is_some(),
-        "no 1008 logged after {posted} posts of ~520 bytes (log: {:?})",
-        server.logs()
-    );
-
-    // The slow reader finds a prefix of the danmaku, then a 1008 close, then the end.
-    let mut slow_ids = Vec::new();
-    let code = loop {
-        let f = slow.recv();
-        match f.opcode {
-            TEXT => slow_ids.extend(danmaku_ids(&[f.text().to_string()])),
-            CLOSE => break f.close_code(),
-            _ => {}
-        }
-    };
-    assert_eq!(code, Some(1008));
-    assert_consecutive(&slow_ids, "slow reader");
-    assert!((slow_ids.len() as u64) < posted as u64, "the slow reader got everything");
-    slow.close(1008, "");
-    slow.expect_eof();
-
-    // The others got every post, in order.
-    let total = posted + 1;
-    let own_ids = danmaku_ids(&own);
-    assert_consecutive(&own_ids, "poster");
-    assert_eq!(own_ids.len(), total);
-    let read = reader.join().expect("reader thread");
-    let read_ids = danmaku_ids(&read);
-    assert_consecutive(&read_ids, "reader");
-    assert_eq!(read_ids.len(), total);
-    poster.assert_alive();
-}
-
 /// `--max-backlog` is about readers that fall behind, not about how many danmaku one turn of
 /// the server produces: readers with room in their sockets take a burst bigger than the limit.
 #[test]
@@ -323,4 +249,48 @@ fn a_burst_does_not_close_readers_that_keep_up() {
     }
     poster.assert_alive();
     reader.assert_alive();
+}
+
+#[test]
+fn every_upgrade_starts_with_hello_naming_the_room_and_its_last_id() {
+    let server = Server::start(&["--rate", "0"]);
+    let addr = server.addr();
+    let (mut first, hello) = Ws::join(addr, "hello-room");
+    assert_eq!((hello.room.as_str(), hello.last), ("hello-room", 0), "{hello:?}");
+    assert!(!hello.epoch.is_empty() && hello.epoch.len() <= 32, "{hello:?}");
+    assert_eq!(hello.recovered, None, "no since, no recovered: {hello:?}");
+    first.post("one", None);
+    assert_eq!(common::danmaku_id(first.recv_text().as_bytes()), Some(1));
+    // A later member hears the same epoch and the latest id; the danmaku come after it.
+    let (mut second, later) = Ws::join(addr, "hello-room");
+    assert_eq!((later.epoch.as_str(), later.last), (hello.epoch.as_str(), 1), "{later:?}");
+    first.post("two", None);
+    for ws in [&mut first, &mut second] {
+        assert_eq!(common::danmaku_id(ws.recv_text().as_bytes()), Some(2));
+    }
+    // The default room is `main`.
+    assert_eq!(Ws::connect(addr, "/ws").hello.expect("hello on /ws").room, "main");
+}
+
+#[test]
+fn a_post_with_ref_is_acked_to_its_sender_only() {
+    let server = Server::start(&["--rate", "0"]);
+    let addr = server.addr();
+    let (mut sender, _) = Ws::join(addr, "acks");
+    let (mut other, _) = Ws::join(addr, "acks");
+    sender.post("with a ref", Some("r-1"));
+    let mut texts = [sender.recv_text(), sender.recv_text()];
+    texts.sort_by_key(|t| !t.contains("\"ack\""));
+    let ack = common::Ack::parse(texts[0].as_bytes()).unwrap_or_else(|e| panic!("{e}: {texts:?}"));
+    assert_eq!((ack.reference.as_str(), ack.id), ("r-1", 1));
+    assert_eq!(common::danmaku_id(texts[1].as_bytes()), Some(1), "{texts:?}");
+    assert!(!texts[1].contains("\"ref\""), "the broadcast carries the ref: {}", texts[1]);
+    let broadcast = other.recv_text();
+    assert_eq!(common::danmaku_id(broadcast.as_bytes()), Some(1));
+    assert!(!broadcast.contains("\"ref\""), "{broadcast}");
+    assert_silent(&mut other, Duration::from_millis(200), "no ack to the others");
+    // Without a ref, no ack.
+    sender.post("no ref", None);
+    assert_eq!(common::danmaku_id(sender.recv_text().as_bytes()), Some(2));
+    assert_silent(&mut sender, Duration::from_millis(200), "no ack without a ref");
 }

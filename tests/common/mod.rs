@@ -1,23 +1,25 @@
-//! Shared helpers for the end-to-end tests: start the real binary on a free port, talk raw
-//! HTTP to it, and drive it with a small WebSocket client (RFC 6455 client side: masked frames
-//! out, unmasked frames in). Every blocking read has a timeout (at most 5 s), so no test can hang.
-#![allow(dead_code)]
+//! Shared helpers for the end-to-end tests: the real binary on a free port, raw HTTP, and the
+//! kit's WebSocket client ([`danmaku_wall::kit`], shared with the load generator). Every
+//! blocking read has a timeout (at most 5 s), so no test can hang.
+#![allow(dead_code, unused_imports)]
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use danmaku_wall::wire::frame::{FrameHeader, Opcode, encode_frame};
-use danmaku_wall::wire::handshake::{check_server_response, write_client_request};
+use danmaku_wall::kit::client::read_some;
+use danmaku_wall::kit::spawn::{ServerProcess, SpawnOptions};
+use danmaku_wall::kit::{procfs, sock, upgrade};
 
-/// The longest any single blocking read may wait.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub use danmaku_wall::kit::client::{READ_TIMEOUT, Recv, Ws, is_read_timeout};
+pub use danmaku_wall::kit::frames::{
+    BINARY, CLOSE, CONTINUATION, Frame, FrameReader as FrameParser, PING, PONG, TEXT, client_frame, client_header,
+    unmasked_frame,
+};
+pub use danmaku_wall::kit::messages::{Ack, Hello, danmaku_id};
+pub use danmaku_wall::kit::upgrade::{UpgradeRequest, fresh_key as new_key};
 
 // ---------------------------------------------------------------------------------------------
 // The server process
@@ -25,9 +27,7 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running `danmaku-wall` child process, killed on drop.
 pub struct Server {
-    child: Child,
-    addr: SocketAddr,
-    logs: Arc<Mutex<Vec<String>>>,
+    process: ServerProcess,
 }
 
 impl Server {
@@ -53,118 +53,57 @@ impl Server {
         Server::spawn(command, &format!("ulimit -n {nofile}, flags {flags:?}"))
     }
 
-    /// Spawns `command` (the server, with its output piped here) and waits (at most 10 s)
-    /// for its `listening on http://…` line. `what` describes it in a failure message.
-    fn spawn(mut command: Command, what: &str) -> Server {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn danmaku-wall");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel::<SocketAddr>();
-
-        let stdout = child.stdout.take().expect("stdout");
-        let out_logs = Arc::clone(&logs);
-        thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if !sent && let Some(addr) = parse_listening(&line) {
-                    let _ = tx.send(addr);
-                    sent = true;
-                }
-                out_logs.lock().unwrap().push(line);
-            }
-        });
-        let stderr = child.stderr.take().expect("stderr");
-        let err_logs = Arc::clone(&logs);
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                err_logs.lock().unwrap().push(format!("stderr: {line}"));
-            }
-        });
-
-        match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(addr) => Server { child, addr, logs },
-            Err(e) => {
-                let _ = child.kill();
-                let status = child.wait();
-                thread::sleep(Duration::from_millis(50));
-                panic!(
-                    "server did not report its address ({e}); {what}; exit {status:?}; log:\n{}",
-                    logs.lock().unwrap().join("\n")
-                );
-            }
+    fn spawn(command: Command, what: &str) -> Server {
+        match ServerProcess::start(command, &SpawnOptions::default()) {
+            Ok(process) => Server { process },
+            Err(e) => panic!("{what}: {e}"),
         }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.process.addr()
     }
 
     /// `127.0.0.1:PORT`, as a `Host` header would carry it.
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        self.addr().to_string()
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.addr().port()
     }
 
     pub fn logs(&self) -> Vec<String> {
-        self.logs.lock().unwrap().clone()
+        self.process.logs()
     }
 
     pub fn log_contains(&self, s: &str) -> bool {
-        self.logs.lock().unwrap().iter().any(|l| l.contains(s))
+        self.process.log_contains(s)
     }
 
     /// Waits until a log line contains `s`.
     pub fn wait_for_log(&self, s: &str, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.log_contains(s) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        self.process.wait_for_log(s, timeout)
     }
 
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.process.pid()
     }
 
     pub fn signal(&self, sig: libc::c_int) {
-        // SAFETY: kill(2) on our own child's pid; the child is not reaped before drop.
-        let rc = unsafe { libc::kill(self.pid(), sig) };
-        assert_eq!(rc, 0, "kill({}, {sig}) failed: {}", self.pid(), io::Error::last_os_error());
+        if let Err(e) = self.process.signal(sig) {
+            panic!("kill({}, {sig}) failed: {e}", self.pid());
+        }
     }
 
     /// Waits for the process to exit, at most `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        self.process.wait_exit(timeout)
     }
-}
 
-impl Server {
     /// The process has not exited (a crash would have ended it).
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.exit_status().is_none()
     }
 
     /// Log lines at level ERROR or WARN, and anything written to stderr (a panic message).
@@ -184,65 +123,18 @@ impl Server {
     }
 }
 
-/// A read that ran into its timeout (or a signal) rather than failing.
-pub fn is_read_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted)
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn parse_listening(line: &str) -> Option<SocketAddr> {
-    let rest = &line[line.find("listening on http://")? + "listening on http://".len()..];
-    rest.split_whitespace().next()?.trim_end_matches('/').parse().ok()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Raw TCP and HTTP
 // ---------------------------------------------------------------------------------------------
 
 /// A TCP connection with the test timeouts set.
 pub fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).expect("connect");
-    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    stream
+    danmaku_wall::kit::client::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"))
 }
 
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-fn is_reset(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe)
-}
-
-/// One read into `buf`, waiting at most until `deadline`. `Ok(0)` is EOF (a reset counts as
-/// EOF too); `Err` is a timeout.
-fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Result<usize, ()> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(());
-    }
-    stream.set_read_timeout(Some(left.min(READ_TIMEOUT).max(Duration::from_millis(1)))).unwrap();
-    let mut tmp = [0u8; 65536];
-    loop {
-        match stream.read(&mut tmp) {
-            Ok(n) => {
-                buf.extend_from_slice(&tmp[..n]);
-                return Ok(n);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if is_timeout(&e) => return Err(()),
-            Err(e) if is_reset(&e) => return Ok(0),
-            Err(e) => panic!("read failed: {e}"),
-        }
-    }
+/// A client request upgrading to WebSocket on `path`, with a fresh key.
+pub fn upgrade_request(addr: SocketAddr, path: &str) -> Vec<u8> {
+    upgrade::upgrade_request(&addr.to_string(), path, &upgrade::fresh_key())
 }
 
 /// An HTTP response as read off the wire.
@@ -285,6 +177,12 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// The connection as a WebSocket, once a 101 has been read: bytes already read after it
+    /// are kept.
+    pub fn into_ws(self) -> Ws {
+        Ws::from_parts(self.stream, self.buf)
+    }
+
     pub fn connect(addr: SocketAddr) -> HttpClient {
         HttpClient { stream: connect(addr), buf: Vec::new() }
     }
@@ -309,7 +207,7 @@ impl HttpClient {
                 return Ok(resp);
             }
             match read_some(&mut self.stream, &mut self.buf, deadline) {
-                Ok(0) => {
+                Some(0) => {
                     // EOF: a response without Content-Length ends here.
                     return match self.parse_buffered(head_only, true)? {
                         Some(resp) => Ok(resp),
@@ -318,8 +216,8 @@ impl HttpClient {
                         }
                     };
                 }
-                Ok(_) => {}
-                Err(()) => {
+                Some(_) => {}
+                None => {
                     return Err(format!(
                         "timed out waiting for a response; got {:?}",
                         String::from_utf8_lossy(&self.buf)
@@ -375,9 +273,9 @@ impl HttpClient {
         let deadline = Instant::now() + timeout;
         loop {
             match read_some(&mut self.stream, &mut self.buf, deadline) {
-                Ok(0) => return Some(std::mem::take(&mut self.buf)),
-                Ok(_) => {}
-                Err(()) => return None,
+                Some(0) => return Some(std::mem::take(&mut self.buf)),
+                Some(_) => {}
+                None => return None,
             }
         }
     }
@@ -400,334 +298,6 @@ pub fn http(addr: SocketAddr, raw: &[u8]) -> Response {
 /// `GET path` with `Connection: close`.
 pub fn get(addr: SocketAddr, path: &str) -> Response {
     http(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-}
-
-// ---------------------------------------------------------------------------------------------
-// WebSocket client
-// ---------------------------------------------------------------------------------------------
-
-pub const CONTINUATION: u8 = 0x0;
-pub const TEXT: u8 = 0x1;
-pub const BINARY: u8 = 0x2;
-pub const CLOSE: u8 = 0x8;
-pub const PING: u8 = 0x9;
-pub const PONG: u8 = 0xA;
-
-/// A frame from the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    pub fin: bool,
-    pub opcode: u8,
-    pub payload: Vec<u8>,
-}
-
-impl Frame {
-    pub fn text(&self) -> &str {
-        std::str::from_utf8(&self.payload).expect("text frame is UTF-8")
-    }
-
-    /// A close frame's status code (`None` for an empty close payload).
-    pub fn close_code(&self) -> Option<u16> {
-        assert_eq!(self.opcode, CLOSE, "not a close frame: {self:?}");
-        match self.payload.as_slice() {
-            [] => None,
-            [hi, lo, ..] => Some(u16::from_be_bytes([*hi, *lo])),
-            [_] => panic!("close frame with a one-byte payload"),
-        }
-    }
-}
-
-/// What waiting for a frame gave.
-#[derive(Debug)]
-pub enum Recv {
-    Frame(Frame),
-    Timeout,
-    Eof,
-}
-
-static KEY_COUNTER: AtomicU32 = AtomicU32::new(1);
-
-/// A fresh `Sec-WebSocket-Key`: 16 bytes, base64.
-pub fn new_key() -> String {
-    let n = KEY_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&t.to_le_bytes());
-    bytes[8..12].copy_from_slice(&n.to_le_bytes());
-    bytes[12..].copy_from_slice(&std::process::id().to_le_bytes());
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// One masked client frame (RFC 6455 §5.2, §5.3). A reserved `opcode` is written as is.
-pub fn client_frame(fin: bool, opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let mut out = Vec::new();
-    match Opcode::from_bits(opcode) {
-        Some(op) => encode_frame(&mut out, fin, op, payload, Some(mask)),
-        None => {
-            // A reserved opcode: encode as binary, then patch the opcode bits.
-            encode_frame(&mut out, fin, Opcode::Binary, payload, Some(mask));
-            out[0] = (out[0] & 0xF0) | (opcode & 0x0F);
-        }
-    }
-    out
-}
-
-/// The same frame unmasked (what a client must never send).
-pub fn unmasked_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_frame(&mut out, fin, Opcode::from_bits(opcode).expect("valid opcode"), payload, None);
-    out
-}
-
-/// A WebSocket client connection.
-pub struct Ws {
-    pub stream: TcpStream,
-    buf: Vec<u8>,
-    mask_state: u32,
-}
-
-impl Ws {
-    /// Connects and completes the opening handshake on `path` (e.g. `/ws?room=x`). Panics if
-    /// the server does not answer with a correct 101.
-    pub fn connect(addr: SocketAddr, path: &str) -> Ws {
-        match Ws::try_connect(addr, path) {
-            Ok(ws) => ws,
-            Err(e) => panic!("WebSocket handshake on {path} failed: {e}"),
-        }
-    }
-
-    pub fn try_connect(addr: SocketAddr, path: &str) -> Result<Ws, String> {
-        let stream = connect(addr);
-        let key = new_key();
-        let mut req = Vec::new();
-        write_client_request(&mut req, &addr.to_string(), path, &key);
-        Ws::handshake(stream, &req, &key, false)
-    }
-
-    /// The opening handshake on `path` over a connection the caller made (e.g. with
-    /// [`connect_with_rcvbuf`]).
-    pub fn connect_on(stream: TcpStream, path: &str) -> Result<Ws, String> {
-        let addr = stream.peer_addr().map_err(|e| e.to_string())?;
-        let key = new_key();
-        let mut req = Vec::new();
-        write_client_request(&mut req, &addr.to_string(), path, &key);
-        Ws::handshake(stream, &req, &key, false)
-    }
-
-    /// Handshake with the request written one byte per write.
-    pub fn connect_dribbled(addr: SocketAddr, path: &str) -> Result<Ws, String> {
-        let stream = connect(addr);
-        let key = new_key();
-        let mut req = Vec::new();
-        write_client_request(&mut req, &addr.to_string(), path, &key);
-        Ws::handshake(stream, &req, &key, true)
-    }
-
-    fn handshake(mut stream: TcpStream, req: &[u8], key: &str, dribble: bool) -> Result<Ws, String> {
-        if dribble {
-            for b in req {
-                stream.write_all(std::slice::from_ref(b)).map_err(|e| e.to_string())?;
-                thread::sleep(Duration::from_micros(300));
-            }
-        } else {
-            stream.write_all(req).map_err(|e| e.to_string())?;
-        }
-        let mut buf = Vec::new();
-        let deadline = Instant::now() + READ_TIMEOUT;
-        loop {
-            match check_server_response(&buf, key) {
-                Ok(Some(len)) => {
-                    buf.drain(..len);
-                    let seed = KEY_COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9) | 1;
-                    return Ok(Ws { stream, buf, mask_state: seed });
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("{e}: {:?}", String::from_utf8_lossy(&buf))),
-            }
-            match read_some(&mut stream, &mut buf, deadline) {
-                Ok(0) => return Err(format!("EOF during handshake: {:?}", String::from_utf8_lossy(&buf))),
-                Ok(_) => {}
-                Err(()) => return Err(format!("timeout during handshake: {:?}", String::from_utf8_lossy(&buf))),
-            }
-        }
-    }
-
-    /// A connection whose 101 was read with [`HttpClient`]: bytes already read after it are kept.
-    pub fn from_http(client: HttpClient) -> Ws {
-        let seed = KEY_COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9) | 1;
-        Ws { stream: client.stream, buf: client.buf, mask_state: seed }
-    }
-
-    pub fn next_mask(&mut self) -> [u8; 4] {
-        let mut x = self.mask_state;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.mask_state = x;
-        x.to_le_bytes()
-    }
-
-    /// Bytes as they are. A write error (the server already closed) is ignored: the test
-    /// finds out by reading.
-    pub fn send_raw(&mut self, bytes: &[u8]) {
-        let _ = self.stream.write_all(bytes);
-    }
-
-    /// Writes `bytes` one byte per write, with a short pause so each is its own segment.
-    pub fn send_dribbled(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.stream.write_all(std::slice::from_ref(b)).expect("write");
-            thread::sleep(Duration::from_micros(300));
-        }
-    }
-
-    /// A masked frame with the given FIN bit and opcode (reserved opcodes allowed).
-    pub fn frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-        let mask = self.next_mask();
-        client_frame(fin, opcode, payload, mask)
-    }
-
-    pub fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
-        let bytes = self.frame(fin, opcode, payload);
-        self.send_raw(&bytes);
-    }
-
-    pub fn send_text(&mut self, text: &str) {
-        self.send_frame(true, TEXT, text.as_bytes());
-    }
-
-    pub fn send_binary(&mut self, data: &[u8]) {
-        self.send_frame(true, BINARY, data);
-    }
-
-    pub fn ping(&mut self, payload: &[u8]) {
-        self.send_frame(true, PING, payload);
-    }
-
-    pub fn pong(&mut self, payload: &[u8]) {
-        self.send_frame(true, PONG, payload);
-    }
-
-    pub fn close(&mut self, code: u16, reason: &str) {
-        let mut payload = code.to_be_bytes().to_vec();
-        payload.extend_from_slice(reason.as_bytes());
-        self.send_frame(true, CLOSE, &payload);
-    }
-
-    pub fn close_payload(&mut self, payload: &[u8]) {
-        self.send_frame(true, CLOSE, payload);
-    }
-
-    /// The next frame from the server, waiting at most `timeout`.
-    pub fn recv_within(&mut self, timeout: Duration) -> Recv {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(frame) = self.parse_buffered() {
-                return Recv::Frame(frame);
-            }
-            match read_some(&mut self.stream, &mut self.buf, deadline) {
-                Ok(0) => return Recv::Eof,
-                Ok(_) => {}
-                Err(()) => return Recv::Timeout,
-            }
-        }
-    }
-
-    fn parse_buffered(&mut self) -> Option<Frame> {
-        let (header, header_len) = match FrameHeader::decode(&self.buf) {
-            Ok(Some(h)) => h,
-            Ok(None) => return None,
-            Err(e) => panic!("server sent an invalid frame header ({e}): {:02x?}", &self.buf[..self.buf.len().min(16)]),
-        };
-        assert!(header.mask.is_none(), "server sent a masked frame");
-        let end = header_len + usize::try_from(header.payload_len).unwrap();
-        if self.buf.len() < end {
-            return None;
-        }
-        let payload = self.buf[header_len..end].to_vec();
-        self.buf.drain(..end);
-        Some(Frame { fin: header.fin, opcode: header.opcode.bits(), payload })
-    }
-
-    /// The next frame; panics on EOF or after 5 s.
-    pub fn recv(&mut self) -> Frame {
-        match self.recv_within(READ_TIMEOUT) {
-            Recv::Frame(f) => f,
-            other => panic!("expected a frame, got {other:?}"),
-        }
-    }
-
-    /// The next frame, which must be a text frame; its text.
-    pub fn recv_text(&mut self) -> String {
-        let f = self.recv();
-        assert_eq!((f.opcode, f.fin), (TEXT, true), "expected a whole text frame, got {f:?}");
-        f.text().to_string()
-    }
-
-    /// Reads until a close frame (skipping other frames) and returns its code. Panics on EOF
-    /// or timeout before one.
-    pub fn recv_close(&mut self) -> Option<u16> {
-        let deadline = Instant::now() + READ_TIMEOUT;
-        loop {
-            match self.recv_within(deadline.saturating_duration_since(Instant::now())) {
-                Recv::Frame(f) if f.opcode == CLOSE => return f.close_code(),
-                Recv::Frame(_) => {}
-                other => panic!("expected a close frame, got {other:?}"),
-            }
-        }
-    }
-
-    /// Frames received until the server closes TCP; panics if it does not within 5 s.
-    pub fn drain_to_eof(&mut self) -> Vec<Frame> {
-        self.drain_to_eof_within(READ_TIMEOUT)
-            .unwrap_or_else(|frames| panic!("server did not close TCP within 5 s; frames: {frames:?}"))
-    }
-
-    /// Frames received until the server closes TCP, `Err(frames)` on timeout.
-    pub fn drain_to_eof_within(&mut self, timeout: Duration) -> Result<Vec<Frame>, Vec<Frame>> {
-        let deadline = Instant::now() + timeout;
-        let mut frames = Vec::new();
-        loop {
-            match self.recv_within(deadline.saturating_duration_since(Instant::now())) {
-                Recv::Frame(f) => frames.push(f),
-                Recv::Eof => {
-                    assert!(self.buf.is_empty(), "EOF inside a frame: {:02x?}", self.buf);
-                    return Ok(frames);
-                }
-                Recv::Timeout => return Err(frames),
-            }
-        }
-    }
-
-    /// The server closes TCP (within 5 s) without sending anything more.
-    pub fn expect_eof(&mut self) {
-        let frames = self.drain_to_eof();
-        assert!(frames.is_empty(), "frames after the end: {frames:?}");
-    }
-
-    /// A ping answered by a pong with the same payload: the connection is alive.
-    pub fn assert_alive(&mut self) {
-        let payload = b"alive?";
-        self.ping(payload);
-        loop {
-            let f = self.recv();
-            match f.opcode {
-                PONG if f.payload == payload => return,
-                PING | PONG => {}
-                _ => panic!("expected a pong, got {f:?}"),
-            }
-        }
-    }
-
-    pub fn shutdown_write(&self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
-    }
-
-    /// The socket and the bytes already read past the handshake (frames that followed the
-    /// 101 in the same segment), for tests that read frames themselves.
-    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
-        (self.stream, self.buf)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -821,7 +391,7 @@ impl Rng {
 
 /// Open file descriptors of process `pid` (entries of `/proc/PID/fd`).
 pub fn fd_count(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}")).count()
+    procfs::fd_count(pid).unwrap_or_else(|| panic!("cannot read /proc/{pid}/fd"))
 }
 
 /// Resident set size of process `pid` in KiB (`VmRSS` of `/proc/PID/status`).
@@ -831,151 +401,26 @@ pub fn rss_kib(pid: i32) -> u64 {
 
 /// A `kB` field of `/proc/PID/status` (`VmRSS`, `VmData`, `VmHWM`, …) of process `pid`.
 pub fn proc_status_kib(pid: i32, field: &str) -> u64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+    procfs::status_kib(pid, field).unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
 /// CPU time (user + system) process `pid` has used, in seconds (`/proc/PID/stat`).
 pub fn cpu_seconds(pid: i32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
-    // The command name is in parentheses and may hold spaces: count fields after the last ')'.
-    let rest = &stat[stat.rfind(')').expect("stat has (comm)") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 14 (utime) and 15 (stime) of proc(5), counting from 1 with pid and comm first.
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
-    ticks as f64 / hz as f64
+    procfs::cpu_seconds(pid).unwrap_or_else(|| panic!("cannot read /proc/{pid}/stat"))
 }
 
 /// Closes `stream` with a TCP reset instead of a FIN (SO_LINGER on, zero seconds).
 pub fn abort_with_rst(stream: TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: setsockopt on a socket we own, with a pointer to a properly sized linger.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "SO_LINGER: {}", io::Error::last_os_error());
+    sock::set_abortive_close(&stream).unwrap_or_else(|e| panic!("SO_LINGER: {e}"));
     drop(stream);
 }
 
-/// A TCP connection (test timeouts set) whose receive buffer is `rcvbuf` bytes, set before
-/// connecting so that the window it advertises stays small: a client that does not read fills
-/// up after a few KiB instead of the megabytes Linux would otherwise buffer for it.
+/// A TCP connection (test timeouts set) whose receive buffer is `rcvbuf` bytes (see
+/// [`sock::connect_with_rcvbuf`]).
 pub fn connect_with_rcvbuf(addr: SocketAddr, rcvbuf: usize) -> TcpStream {
-    use std::os::fd::FromRawFd;
-    let SocketAddr::V4(v4) = addr else { panic!("IPv4 only: {addr}") };
-    // SAFETY: plain socket calls on a descriptor we create and then hand to TcpStream, which
-    // owns (and closes) it from then on; the structs passed are properly sized.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
-        let stream = TcpStream::from_raw_fd(fd);
-        let size = rcvbuf as libc::c_int;
-        let rc = libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-        assert_eq!(rc, 0, "SO_RCVBUF: {}", io::Error::last_os_error());
-        let mut sin: libc::sockaddr_in = std::mem::zeroed();
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_port = v4.port().to_be();
-        sin.sin_addr = libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() };
-        let rc = libc::connect(
-            fd,
-            (&sin as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        );
-        assert_eq!(rc, 0, "connect: {}", io::Error::last_os_error());
-        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
-        stream.set_nodelay(true).unwrap();
-        stream
-    }
-}
-
-/// A client request upgrading to WebSocket on `path`, with a fresh key.
-pub fn upgrade_request(addr: SocketAddr, path: &str) -> Vec<u8> {
-    let mut req = Vec::new();
-    write_client_request(&mut req, &addr.to_string(), path, &new_key());
-    req
-}
-
-/// Server frames parsed from a byte stream as it arrives, without copying per frame (for
-/// tests that receive tens of thousands of frames).
-#[derive(Debug, Default)]
-pub struct FrameParser {
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl FrameParser {
-    pub fn new(already: Vec<u8>) -> FrameParser {
-        FrameParser { buf: already, pos: 0 }
-    }
-
-    pub fn push(&mut self, bytes: &[u8]) {
-        if self.pos > 0 && self.pos * 2 >= self.buf.len() {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// The next whole frame, `Ok(None)` if it has not all arrived, `Err` if the bytes are not
-    /// a valid unmasked server frame.
-    pub fn next_frame(&mut self) -> Result<Option<Frame>, String> {
-        let rest = &self.buf[self.pos..];
-        let (header, header_len) = match FrameHeader::decode(rest) {
-            Ok(Some(h)) => h,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                return Err(format!(
-                    "invalid frame header from the server ({e}): {:02x?}",
-                    &rest[..rest.len().min(16)]
-                ));
-            }
-        };
-        if header.mask.is_some() {
-            return Err("the server sent a masked frame".to_string());
-        }
-        let Some(end) = usize::try_from(header.payload_len).ok().and_then(|n| n.checked_add(header_len)) else {
-            return Err(format!("absurd frame length {}", header.payload_len));
-        };
-        if rest.len() < end {
-            return Ok(None);
-        }
-        let frame = Frame { fin: header.fin, opcode: header.opcode.bits(), payload: rest[header_len..end].to_vec() };
-        self.pos += end;
-        Ok(Some(frame))
-    }
-
-    /// Bytes of a frame that has not fully arrived.
-    pub fn partial(&self) -> usize {
-        self.buf.len() - self.pos
-    }
-}
-
-/// The `id` of a danmaku broadcast, read without a JSON parser (hot path of the floods).
-pub fn danmaku_id(text: &[u8]) -> Option<u64> {
-    const KEY: &[u8] = b"\"id\":";
-    let at = text.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
-    let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&text[at..at + digits]).ok()?.parse().ok()
+    let stream = sock::connect_with_rcvbuf(addr, rcvbuf).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
 }

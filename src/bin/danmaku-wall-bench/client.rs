@@ -10,10 +10,12 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use danmaku_wall::kit::messages::is_hello;
+use danmaku_wall::kit::sock::set_abortive_close;
+use danmaku_wall::kit::upgrade::{key_from_nonce, upgrade_request};
 use danmaku_wall::protocol::ws_conn::{Role, WsConn, WsEvent, WsLimits};
 use danmaku_wall::wire::frame::Opcode;
-use danmaku_wall::wire::handshake::{check_server_response, write_client_request};
+use danmaku_wall::wire::handshake::check_server_response;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
@@ -35,8 +37,16 @@ const MAX_MESSAGE: usize = 1 << 20;
 pub trait Handler {
     /// The handshake of connection `token` completed.
     fn on_open(&mut self, token: usize, now: Instant);
-    /// A complete text or binary message. `now` was read once for the read it came in.
+    /// The server's `hello` (the first frame after a `/ws` upgrade): not a delivery.
+    fn on_hello(&mut self, _token: usize, _data: &[u8]) {}
+    /// A complete text or binary message other than `hello`. `now` was read once for the
+    /// read it came in.
     fn on_message(&mut self, token: usize, data: &[u8], now: Instant);
+    /// Called right after each [`on_message`](Self::on_message): a handler that wants to
+    /// answer at once (a sliding window) writes the text into `out` and returns true.
+    fn reply(&mut self, _token: usize, _out: &mut Vec<u8>) -> bool {
+        false
+    }
     /// An open connection ended (`was_open`), or an attempt finally failed.
     fn on_close(&mut self, token: usize, was_open: bool, why: &str);
 }
@@ -77,6 +87,8 @@ pub struct Net {
     conns: Vec<Conn>,
     scratch: Box<[u8]>,
     ws_events: Vec<WsEvent>,
+    /// Storage for [`Handler::reply`].
+    reply: Vec<u8>,
     addr: SocketAddr,
     host: String,
     path: String,
@@ -103,6 +115,7 @@ impl Net {
             conns: Vec::new(),
             scratch: vec![0; SCRATCH].into_boxed_slice(),
             ws_events: Vec::new(),
+            reply: Vec::with_capacity(256),
             addr,
             host: host.to_string(),
             path: path.to_string(),
@@ -175,7 +188,7 @@ impl Net {
         nonce[..8].copy_from_slice(&self.next_random().to_le_bytes());
         nonce[8..].copy_from_slice(&self.next_random().to_le_bytes());
         let conn = &mut self.conns[token];
-        conn.key = base64::engine::general_purpose::STANDARD.encode(nonce);
+        conn.key = key_from_nonce(nonce);
         conn.attempt += 1;
         conn.out.clear();
         match sock::connect(self.addr, &mut self.sources) {
@@ -321,10 +334,8 @@ impl Net {
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
                     Err(e) => return self.fail_attempt(token, true, &format!("connect: {e}"), Instant::now(), h),
                 }
-                let mut request = Vec::with_capacity(160);
-                write_client_request(&mut request, &self.host, &self.path, &conn.key);
                 conn.state = State::Handshaking(Vec::new());
-                conn.out = request;
+                conn.out = upgrade_request(&self.host, &self.path, &conn.key);
                 self.flush(token, h);
             }
             _ => {
@@ -464,7 +475,16 @@ impl Net {
         let mut events = std::mem::take(&mut self.ws_events);
         for event in events.drain(..) {
             match event {
-                WsEvent::Message(m) => h.on_message(token, &m.data, now),
+                WsEvent::Message(m) if is_hello(&m.data) => h.on_hello(token, &m.data),
+                WsEvent::Message(m) => {
+                    h.on_message(token, &m.data, now);
+                    let mut out = std::mem::take(&mut self.reply);
+                    out.clear();
+                    if h.reply(token, &mut out) {
+                        self.send_text(token, &out, h);
+                    }
+                    self.reply = out;
+                }
                 WsEvent::Send(bytes) => self.send_raw(token, bytes, h),
                 WsEvent::Finish => {
                     self.flush(token, h);
@@ -481,7 +501,7 @@ impl Net {
     pub fn close_all(&mut self) {
         for conn in &mut self.conns {
             if let Some(mut stream) = conn.stream.take() {
-                sock::set_abortive_close(&stream);
+                let _ = set_abortive_close(&stream);
                 let _ = self.poll.registry().deregister(&mut stream);
             }
             conn.state = State::Done;

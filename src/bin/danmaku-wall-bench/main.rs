@@ -1,20 +1,24 @@
 //! `danmaku-wall-bench`: a load generator for the danmaku wall, on the crate's own client
-//! side of RFC 6455 (`write_client_request`, `check_server_response`, `WsConn` in the client
-//! role) and a single-threaded mio loop.
+//! side of RFC 6455 (the kit's upgrade request, `check_server_response`, `WsConn` in the
+//! client role) and a single-threaded mio loop.
 //!
-//! - [`args`]: flags and `--help`.
+//! - [`args`]: flags; [`help`]: the `--help` text.
 //! - [`client`]: the connections and the event loop.
-//! - [`fanout`], [`idle`]: the two modes.
+//! - [`fanout`] (with [`publish`]: arrival patterns, [`fanout_report`]: its figures), [`idle`]:
+//!   the modes.
 //! - [`stats`]: the latency histogram and the token scan of the receive path.
-//! - [`procinfo`]: spawning, pinning and measuring the server (and ourselves).
-//! - [`report`]: text and JSON output.
-//! - [`sock`]: local-port choice on loopback and abortive close.
+//! - [`procinfo`]: spawning (the kit's `ServerProcess`), pinning and measuring the server.
+//! - [`report`]: figures defined once, rendered as text and JSON.
+//! - [`sock`]: local-port choice on loopback.
 
 mod args;
 mod client;
 mod fanout;
+mod fanout_report;
+mod help;
 mod idle;
 mod procinfo;
+mod publish;
 mod report;
 mod sock;
 mod stats;
@@ -31,7 +35,7 @@ fn main() -> ExitCode {
     let options = match args::parse(std::env::args().skip(1)) {
         Ok(Command::Run(options)) => options,
         Ok(Command::Help) => {
-            print!("{}", args::HELP);
+            print!("{}", help::HELP);
             return ExitCode::SUCCESS;
         }
         Err(why) => {

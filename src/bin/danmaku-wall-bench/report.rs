@@ -1,33 +1,120 @@
-//! Output: aligned human-readable lines and one hand-written JSON object.
+//! Output: every figure is defined once, as a [`Figure`] (key, label, value, unit), and
+//! rendered twice from that one definition: an aligned text line and a member of one
+//! hand-written JSON object.
 
 use std::fmt::Write as _;
 
 use crate::stats::Histogram;
 
 /// Width of the label column.
-const LABEL: usize = 26;
+const LABEL: usize = 28;
 
-/// A text report: one `label  value` line each.
-#[derive(Default)]
-pub struct Text {
-    out: String,
+/// A figure's value, typed so that both renderings know how to write it.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A count: `12,345` in text, `12345` in JSON.
+    Int(u64),
+    /// A measurement, shown with this many decimals in text (JSON keeps three).
+    Num(f64, usize),
+    Text(String),
+    Flag(bool),
+    /// Latency percentiles in milliseconds: p50, p90, p99, max.
+    Latency([Option<f64>; 4]),
+    /// Not measured here (no `--spawn`/`--pid`, nothing delivered...): `n/a`, `null`.
+    Missing,
 }
 
-impl Text {
-    pub fn title(&mut self, title: &str) {
-        let _ = writeln!(self.out, "{title}");
+impl Value {
+    pub fn opt_int(v: Option<u64>) -> Value {
+        v.map_or(Value::Missing, Value::Int)
     }
 
-    pub fn line(&mut self, label: &str, value: impl std::fmt::Display) {
-        let _ = writeln!(self.out, "  {label:<LABEL$}{value}");
+    pub fn opt_num(v: Option<f64>, decimals: usize) -> Value {
+        match v {
+            Some(v) if v.is_finite() => Value::Num(v, decimals),
+            _ => Value::Missing,
+        }
     }
 
-    pub fn warn(&mut self, what: &str) {
-        let _ = writeln!(self.out, "WARNING: {what}");
+    pub fn latency(h: &Histogram) -> Value {
+        if h.count() == 0 {
+            return Value::Latency([None; 4]);
+        }
+        let ms = |ns: Option<u64>| ns.map(|ns| ns as f64 / 1e6);
+        Value::Latency([ms(h.percentile(50.0)), ms(h.percentile(90.0)), ms(h.percentile(99.0)), ms(h.max())])
+    }
+}
+
+/// One figure of a report.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// The JSON key.
+    pub key: &'static str,
+    /// The text label; empty for figures that only the JSON carries (the run's settings).
+    pub label: &'static str,
+    pub value: Value,
+    /// Unit after the text value (`s`, `KiB`, `% of one core`...).
+    pub unit: &'static str,
+}
+
+/// A report: a title, figures in order, warnings.
+#[derive(Default)]
+pub struct Report {
+    pub title: String,
+    figures: Vec<Figure>,
+    warnings: Vec<String>,
+}
+
+impl Report {
+    pub fn new(title: String) -> Report {
+        Report { title, ..Report::default() }
     }
 
-    pub fn finish(self) -> String {
-        self.out
+    /// Adds a figure shown in both renderings.
+    pub fn add(&mut self, key: &'static str, label: &'static str, value: Value, unit: &'static str) -> &mut Self {
+        self.figures.push(Figure { key, label, value, unit });
+        self
+    }
+
+    /// Adds a setting of the run: JSON only (the text title already says it).
+    pub fn setting(&mut self, key: &'static str, value: Value) -> &mut Self {
+        self.add(key, "", value, "")
+    }
+
+    pub fn warn_if(&mut self, cond: bool, what: impl FnOnce() -> String) -> &mut Self {
+        if cond {
+            self.warnings.push(what());
+        }
+        self
+    }
+
+    /// Aligned `label  value unit` lines, then the warnings.
+    pub fn text(&self) -> String {
+        let mut out = format!("{}\n", self.title);
+        for f in self.figures.iter().filter(|f| !f.label.is_empty()) {
+            let value = text_value(&f.value);
+            let unit = if f.unit.is_empty() || matches!(f.value, Value::Missing) { "" } else { f.unit };
+            let sep = if unit.is_empty() { "" } else { " " };
+            let _ = writeln!(out, "  {:<LABEL$}{value}{sep}{unit}", f.label);
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "WARNING: {w}");
+        }
+        out
+    }
+
+    /// One JSON object holding every figure.
+    pub fn json(&self) -> String {
+        let mut out = String::from("{");
+        for (i, f) in self.figures.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "\"{}\":", f.key);
+            json_value(&mut out, &f.value);
+        }
+        out.push('}');
+        out
     }
 }
 
@@ -44,127 +131,53 @@ pub fn int(n: u64) -> String {
     out
 }
 
-/// A rate or other large figure, rounded to a whole number with separators.
-pub fn big(x: f64) -> String {
-    if x.is_finite() && x >= 0.0 { int(x.round() as u64) } else { "n/a".to_string() }
-}
-
-/// Nanoseconds as milliseconds with three decimals.
-pub fn ms(ns: u64) -> String {
-    format!("{:.3} ms", ns as f64 / 1e6)
-}
-
-pub fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
-    v.map_or_else(|| "n/a".to_string(), f)
-}
-
-/// Latency percentiles of a histogram, as one text value.
-pub fn latency_line(h: &Histogram) -> String {
-    if h.count() == 0 {
-        return "n/a (no deliveries recorded)".to_string();
-    }
-    let p = |q| ms(h.percentile(q).unwrap_or(0));
-    format!("p50 {}   p90 {}   p99 {}   max {}", p(50.0), p(90.0), p(99.0), ms(h.max().unwrap_or(0)))
-}
-
-/// One JSON object, built by hand (keys are ours and need no escaping; string values are
-/// escaped).
-pub struct Json {
-    out: String,
-    first: bool,
-}
-
-impl Default for Json {
-    fn default() -> Self {
-        Json { out: "{".to_string(), first: true }
-    }
-}
-
-impl Json {
-    fn key(&mut self, key: &str) {
-        if !self.first {
-            self.out.push(',');
+fn text_value(v: &Value) -> String {
+    match v {
+        Value::Int(n) => int(*n),
+        Value::Num(x, 0) if *x >= 0.0 && *x < 1e19 => int(x.round() as u64),
+        Value::Num(x, decimals) => format!("{x:.decimals$}"),
+        Value::Text(s) => s.clone(),
+        Value::Flag(b) => (if *b { "yes" } else { "no" }).to_string(),
+        Value::Latency([Some(p50), Some(p90), Some(p99), Some(max)]) => {
+            format!("p50 {p50:.3} ms   p90 {p90:.3} ms   p99 {p99:.3} ms   max {max:.3} ms")
         }
-        self.first = false;
-        let _ = write!(self.out, "\"{key}\":");
+        Value::Latency(_) => "n/a (no deliveries recorded)".to_string(),
+        Value::Missing => "n/a".to_string(),
     }
+}
 
-    pub fn int(&mut self, key: &str, v: u64) -> &mut Self {
-        self.key(key);
-        let _ = write!(self.out, "{v}");
-        self
+fn json_num(out: &mut String, x: f64) {
+    if x.is_finite() {
+        let _ = write!(out, "{}", (x * 1000.0).round() / 1000.0);
+    } else {
+        out.push_str("null");
     }
+}
 
-    pub fn num(&mut self, key: &str, v: f64) -> &mut Self {
-        self.key(key);
-        if v.is_finite() {
-            let _ = write!(self.out, "{}", (v * 1000.0).round() / 1000.0);
-        } else {
-            self.out.push_str("null");
+fn json_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
         }
-        self
-    }
-
-    pub fn opt_num(&mut self, key: &str, v: Option<f64>) -> &mut Self {
-        match v {
-            Some(v) => self.num(key, v),
-            None => self.null(key),
+        Value::Num(x, _) => json_num(out, *x),
+        Value::Text(s) => {
+            let mut quoted = String::new();
+            danmaku_wall::wire::json::write_string(&mut quoted, s);
+            out.push_str(&quoted);
         }
-    }
-
-    pub fn opt_int(&mut self, key: &str, v: Option<u64>) -> &mut Self {
-        match v {
-            Some(v) => self.int(key, v),
-            None => self.null(key),
-        }
-    }
-
-    pub fn null(&mut self, key: &str) -> &mut Self {
-        self.key(key);
-        self.out.push_str("null");
-        self
-    }
-
-    pub fn bool(&mut self, key: &str, v: bool) -> &mut Self {
-        self.key(key);
-        self.out.push_str(if v { "true" } else { "false" });
-        self
-    }
-
-    pub fn str(&mut self, key: &str, v: &str) -> &mut Self {
-        self.key(key);
-        self.out.push('"');
-        for c in v.chars() {
-            match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                c if (c as u32) < 0x20 => {
-                    let _ = write!(self.out, "\\u{:04x}", c as u32);
+        Value::Flag(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Latency(ps) => {
+            out.push('{');
+            for (i, (name, p)) in ["p50", "p90", "p99", "max"].iter().zip(ps).enumerate() {
+                let _ = write!(out, "{}\"{name}\":", if i > 0 { "," } else { "" });
+                match p {
+                    Some(p) => json_num(out, *p),
+                    None => out.push_str("null"),
                 }
-                c => self.out.push(c),
             }
+            out.push('}');
         }
-        self.out.push('"');
-        self
-    }
-
-    /// `"latency_ms":{"p50":..,"p90":..,"p99":..,"max":..}` (nulls when empty).
-    pub fn latency(&mut self, key: &str, h: &Histogram) -> &mut Self {
-        self.key(key);
-        let mut inner = Json::default();
-        let msf = |ns: Option<u64>| ns.map(|ns| ns as f64 / 1e6);
-        inner
-            .opt_num("p50", msf(h.percentile(50.0)))
-            .opt_num("p90", msf(h.percentile(90.0)))
-            .opt_num("p99", msf(h.percentile(99.0)))
-            .opt_num("max", msf(h.max()));
-        self.out.push_str(&inner.finish());
-        self
-    }
-
-    pub fn finish(mut self) -> String {
-        self.out.push('}');
-        self.out
+        Value::Missing => out.push_str("null"),
     }
 }
 
@@ -178,26 +191,32 @@ mod tests {
         assert_eq!(int(999), "999");
         assert_eq!(int(1000), "1,000");
         assert_eq!(int(12_345_678), "12,345,678");
-        assert_eq!(ms(1_234_567), "1.235 ms");
     }
 
     #[test]
-    fn json() {
+    fn one_definition_two_renderings() {
         let mut h = Histogram::default();
         h.record(2_000_000);
-        let mut j = Json::default();
-        j.str("mode", "fan\"out")
-            .int("n", 3)
-            .num("x", 1.23456)
-            .opt_num("none", None)
-            .bool("ok", true)
-            .latency("latency_ms", &h);
+        let mut r = Report::new("title".to_string());
+        r.setting("mode", Value::Text("fan\"out".to_string()))
+            .add("n", "count", Value::Int(1234), "")
+            .add("x", "ratio", Value::Num(1.23456, 2), "s")
+            .add("none", "missing", Value::Missing, "KiB")
+            .add("ok", "ok", Value::Flag(true), "")
+            .add("latency_ms", "latency", Value::latency(&h), "")
+            .warn_if(true, || "careful".to_string());
         assert_eq!(
-            j.finish(),
-            r#"{"mode":"fan\"out","n":3,"x":1.235,"none":null,"ok":true,"latency_ms":{"p50":2,"p90":2,"p99":2,"max":2}}"#
+            r.json(),
+            r#"{"mode":"fan\"out","n":1234,"x":1.235,"none":null,"ok":true,"latency_ms":{"p50":2,"p90":2,"p99":2,"max":2}}"#
         );
-        let mut empty = Json::default();
-        empty.latency("l", &Histogram::default());
-        assert_eq!(empty.finish(), r#"{"l":{"p50":null,"p90":null,"p99":null,"max":null}}"#);
+        let text = r.text();
+        assert!(text.starts_with("title\n  count"), "{text}");
+        assert!(text.contains("1,234\n") && text.contains("1.23 s\n") && text.contains("n/a\n"), "{text}");
+        assert!(text.contains("p99 2.000 ms") && text.ends_with("WARNING: careful\n"), "{text}");
+        assert!(!text.contains("fan"), "settings are JSON only: {text}");
+        let empty = Report::new(String::new());
+        let mut e = empty;
+        e.add("l", "l", Value::latency(&Histogram::default()), "");
+        assert_eq!(e.json(), r#"{"l":{"p50":null,"p90":null,"p99":null,"max":null}}"#);
     }
 }

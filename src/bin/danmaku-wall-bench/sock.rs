@@ -1,5 +1,5 @@
-//! Socket set-up mio does not offer: spreading loopback connections over source addresses,
-//! and closing without TIME_WAIT.
+//! Socket set-up mio does not offer: spreading loopback connections over source addresses
+//! (closing without TIME_WAIT is the kit's `set_abortive_close`).
 //!
 //! Why spread: `connect()` without `bind()` makes the kernel search the ephemeral range for
 //! a source port whose (source, destination) 4-tuple is free, probing the ports our earlier
@@ -13,7 +13,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::FromRawFd;
 
 use mio::net::TcpStream;
 
@@ -87,22 +87,6 @@ fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
     }
 }
 
-/// Makes the coming close an abortive one (RST, `SO_LINGER` 0): the server sees the
-/// connection end at once and no TIME_WAIT entry holds the port afterwards.
-pub fn set_abortive_close(stream: &TcpStream) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: setsockopt reads the struct passed by pointer.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            size_of::<libc::linger>() as u32,
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,7 +108,7 @@ mod tests {
         let stream = connect(listener.local_addr().unwrap(), &mut sources).unwrap();
         let (accepted, peer) = listener.accept().unwrap();
         assert_eq!(stream.local_addr().unwrap(), peer);
-        set_abortive_close(&stream);
+        danmaku_wall::kit::sock::set_abortive_close(&stream).unwrap();
         drop((stream, accepted));
     }
 }

@@ -1,0 +1,136 @@
+//! The figures of a `fanout`/`bigroom` run, each defined once (key, label, value, unit) and
+//! rendered as text and JSON by [`crate::report`].
+
+use crate::args::{Common, Fanout, Rate};
+use crate::client::NetStats;
+use crate::fanout::Recorder;
+use crate::procinfo::{CpuWindow, NOISE_PCT, SATURATION_PCT};
+use crate::publish::Publishers;
+use crate::report::{Report, Value, int};
+
+/// What the run measured besides the recorder and the publishers.
+pub struct Outcome {
+    pub connect_s: f64,
+    pub drain_s: f64,
+    pub cpu: CpuWindow,
+    /// The server's RSS before connecting and at the end of the run.
+    pub rss: (Option<u64>, Option<u64>),
+    pub net: NetStats,
+    pub first_failure: Option<String>,
+}
+
+/// The run's settings (JSON only: the title says them).
+fn settings(r: &mut Report, opts: &Fanout, window_s: f64) {
+    r.setting("mode", Value::Text(opts.name.to_string()))
+        .setting("subscribers", Value::Int(opts.subscribers as u64))
+        .setting("publishers", Value::Int(opts.publishers as u64))
+        .setting(
+            "rate",
+            match opts.rate {
+                Rate::PerSecond(x) => Value::Num(x, 1),
+                Rate::Max => Value::Text("max".to_string()),
+            },
+        )
+        .setting("arrival", Value::Text(opts.arrival.name().to_string()))
+        .setting("window", if opts.rate == Rate::Max { Value::Int(opts.window as u64) } else { Value::Missing })
+        .setting("duration_s", Value::Num(window_s, 2))
+        .setting("warmup_s", Value::Num(opts.warmup, 2));
+}
+
+/// Posts, deliveries, losses, latency.
+fn deliveries(r: &mut Report, rec: &Recorder, pubs: &Publishers, out: &Outcome, window_s: f64) {
+    let frame = (rec.deliveries > 0).then(|| rec.payload_bytes as f64 / rec.deliveries as f64 + 2.0);
+    r.add("connected", "connected", Value::Int(out.net.opened as u64), "connections")
+        .add("connect_s", "connecting took", Value::Num(out.connect_s, 2), "s")
+        .add("drain_s", "drain took", Value::Num(out.drain_s, 2), "s")
+        .add("posts", "posts in window", Value::Int(pubs.measured_posts), "")
+        .add("posts_per_s", "posts/s", Value::Num(pubs.measured_posts as f64 / window_s, 0), "")
+        .add("posts_skipped", "posts behind schedule", Value::Int(pubs.skipped), "skipped")
+        .add("deliveries", "deliveries", Value::Int(rec.deliveries), "")
+        .add("expected", "expected", Value::Int(pubs.expected), "")
+        .add("lost", "LOST", Value::Int(pubs.expected.saturating_sub(rec.deliveries)), "")
+        .add("extra", "unexpected extra", Value::Int(rec.deliveries.saturating_sub(pubs.expected)), "")
+        .add("deliveries_per_s", "deliveries/s", Value::Num(rec.deliveries as f64 / window_s, 0), "")
+        .add("frame_bytes", "broadcast frame", Value::opt_num(frame, 0), "bytes")
+        .add("latency_ms", "latency", Value::latency(&rec.hist), "")
+        .add("hellos", "hello frames", Value::Int(rec.hellos), "(not deliveries)")
+        .add("connect_failures", "connect failures", Value::Int(out.net.connect_failures as u64), "")
+        .add("errors", "error frames", Value::Int(rec.errors), "")
+        .add("unrecognised", "unrecognised messages", Value::Int(rec.unparsed), "")
+        .add("disconnects", "disconnects", Value::Int(out.net.disconnects as u64), "")
+        .add(
+            "first_disconnect",
+            "first disconnect",
+            rec.first_disconnect.clone().map_or(Value::Missing, Value::Text),
+            "",
+        );
+}
+
+/// The server's and the machine's costs in the window.
+fn costs(r: &mut Report, rec: &Recorder, out: &Outcome) {
+    let cpu = &out.cpu;
+    let per_cpu = cpu.server_cpu_s.filter(|&s| s > 0.0).map(|s| rec.deliveries as f64 / s);
+    // Every write in the window against every delivery in it: how well the server batches.
+    // /proc counts write(2)/writev(2) only: a server that sends with send(2) shows none.
+    let per_write = cpu.server_writes.filter(|&w| w > 0).map(|w| rec.deliveries as f64 / w as f64);
+    let bench_pct = cpu.bench_pct();
+    r.add("server_cpu_s", "server CPU in window", Value::opt_num(cpu.server_cpu_s, 2), "s")
+        .add("server_cpu_pct", "server CPU", Value::opt_num(cpu.server_pct(), 1), "% of one core")
+        .add("deliveries_per_server_cpu_s", "deliveries/server CPU-s", Value::opt_num(per_cpu, 0), "")
+        .add("server_writes", "server write calls", Value::opt_int(cpu.server_writes), "in window")
+        .add("deliveries_per_write", "deliveries per write", Value::opt_num(per_write, 2), "")
+        .add("server_rss_kib_before", "server RSS before", Value::opt_int(out.rss.0), "KiB")
+        .add("server_rss_kib_after", "server RSS after", Value::opt_int(out.rss.1), "KiB")
+        .add("bench_cpu_pct", "bench CPU", Value::Num(bench_pct, 1), "% of one core")
+        .add("bench_saturated", "bench core saturated", Value::Flag(bench_pct >= SATURATION_PCT), "")
+        .add("other_cpu_pct", "other processes' CPU", Value::opt_num(cpu.other_pct(), 1), "% of one core");
+}
+
+fn warnings(r: &mut Report, rec: &Recorder, pubs: &Publishers, out: &Outcome) {
+    let cpu = &out.cpu;
+    let bench_pct = cpu.bench_pct();
+    let lost = pubs.expected.saturating_sub(rec.deliveries);
+    let failures = out.net.connect_failures;
+    r.warn_if(cpu.server_pct().is_some_and(|p| p >= SATURATION_PCT), || {
+        "server core saturated: this rate is the server's limit here".to_string()
+    })
+    .warn_if(cpu.other_pct().is_some_and(|p| p >= NOISE_PCT), || {
+        "other processes used the CPU during the window: figures are noisy".to_string()
+    })
+    .warn_if(bench_pct >= SATURATION_PCT, || {
+        format!("bench core saturated ({bench_pct:.0}% CPU): figures are a lower bound")
+    })
+    .warn_if(cpu.server_writes == Some(0), || {
+        "no server write calls counted (a server writing with send/sendmsg shows none in /proc)".to_string()
+    })
+    .warn_if(pubs.skipped > 0, || format!("{} posts skipped: the requested rate was not reached", int(pubs.skipped)))
+    .warn_if(lost > 0, || format!("{} deliveries LOST", int(lost)))
+    .warn_if(rec.errors > 0, || format!("{} posts rejected by the server (error frames)", int(rec.errors)))
+    .warn_if(failures > 0, || {
+        format!("{failures} connections failed; first: {}", out.first_failure.as_deref().unwrap_or("?"))
+    });
+}
+
+/// Every figure of the run.
+pub fn report(common: &Common, opts: &Fanout, host: &str, rec: &Recorder, pubs: &Publishers, out: &Outcome) -> Report {
+    let window_s = (rec.win_end_ns - rec.win_start_ns) as f64 / 1e9;
+    let rate = match opts.rate {
+        Rate::PerSecond(x) => format!("{x} posts/s"),
+        Rate::Max => format!("max, window {}", opts.window),
+    };
+    let mut r = Report::new(format!(
+        "danmaku-wall-bench {}: {} subscribers + {} publisher(s) in one room, ws://{host}{}; {rate}, {} arrivals, \
+         {window_s:.2} s measured after {:.2} s warm-up",
+        opts.name,
+        opts.subscribers,
+        opts.publishers,
+        common.url.path,
+        opts.arrival.name(),
+        opts.warmup
+    ));
+    settings(&mut r, opts, window_s);
+    deliveries(&mut r, rec, pubs, out, window_s);
+    costs(&mut r, rec, out);
+    warnings(&mut r, rec, pubs, out);
+    r
+}
