@@ -5,4 +5,6 @@ pub mod frame;
 pub mod handshake;
 pub mod http;
 pub mod json;
+pub mod redis_url;
+pub mod resp;
 pub mod utf8;
