@@ -2,4 +2,5 @@
 //! with what to send, what arrived, and when it next needs waking. No sockets.
 
 pub mod http_conn;
+pub mod redis_session;
 pub mod ws_conn;
