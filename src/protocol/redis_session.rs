@@ -46,7 +46,8 @@ pub struct RedisConfig {
     /// Liveness probe: a PING after this long without any byte from Redis. `None`: off.
     pub ping_interval: Option<Duration>,
     pub limits: RespLimits,
-    /// Most bytes of one incomplete reply kept while waiting for the rest.
+    /// Largest reply, in bytes: one past it fails the session, whether it arrives whole or
+    /// in pieces (an incomplete one is refused as soon as it is this long).
     pub max_buffer: usize,
 }
 
@@ -105,7 +106,7 @@ pub enum Failure {
     Timeout(&'static str),
     /// The byte stream is not RESP2.
     Protocol(RespError),
-    /// An incomplete reply grew past [`RedisConfig::max_buffer`].
+    /// A reply longer than [`RedisConfig::max_buffer`].
     ReplyTooLarge { max: usize },
     /// A reply that fits no command (or a push on a command connection).
     Unexpected(String),
@@ -303,6 +304,10 @@ impl RedisSession {
         let mut used = 0;
         let result = loop {
             match resp::parse(&self.input[used..], &self.config.limits) {
+                // Refused whole or in part alike, however the reads cut it.
+                Ok(Some((_, n))) if n > self.config.max_buffer => {
+                    break Err(Failure::ReplyTooLarge { max: self.config.max_buffer });
+                }
                 Ok(Some((value, n))) => {
                     used += n;
                     if let Err(failure) = self.on_value(value, now, events) {

@@ -317,6 +317,26 @@ fn an_incomplete_reply_over_max_buffer_fails() {
 }
 
 #[test]
+fn a_complete_reply_over_max_buffer_fails_too() {
+    let make = |now| {
+        let mut s = RedisSession::new(RedisConfig { max_buffer: 16, ..config() }, SessionRole::Commands, now);
+        s.command(1, &[b"GET", b"a"], now);
+        s.command(2, &[b"GET", b"b"], now);
+        s
+    };
+    // The 16-byte reply passes, the 17-byte one fails, whole or split anywhere.
+    let events = feed_every_way(&make, b"+PONG\r\n$9\r\n123456789\r\n$10\r\n1234567890\r\n");
+    assert_eq!(
+        events,
+        vec![
+            RedisEvent::Ready,
+            RedisEvent::Reply { tag: 1, value: bulk("123456789") },
+            RedisEvent::Failed { failure: Failure::ReplyTooLarge { max: 16 }, unanswered: vec![2] },
+        ]
+    );
+}
+
+#[test]
 fn closed_connection_reports_unanswered_in_order() {
     let (mut s, now) = ready(SessionRole::Commands, config());
     for tag in [5, 3, 9] {
