@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 FUZZ_DIR=$(pwd)
 SECONDS_PER_TARGET=${1:-20}
 shift || true
-ALL_TARGETS=(http_head frame_roundtrip frame_stream utf8 json)
+ALL_TARGETS=(http_head frame_roundtrip frame_stream utf8 json resp)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 SANITIZER=${FUZZ_SANITIZER:-none}
 
@@ -32,6 +32,7 @@ max_len() {
         frame_stream) echo 16384 ;;    # 4x max_message (4096) plus headers
         utf8) echo 4096 ;;
         json) echo 4096 ;;
+        resp) echo 4096 ;;
         *) echo 4096 ;;
     esac
 }

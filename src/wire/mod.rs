@@ -8,4 +8,6 @@ pub mod http;
 pub mod json;
 pub mod prometheus;
 pub mod qr;
+pub mod redis_url;
+pub mod resp;
 pub mod utf8;

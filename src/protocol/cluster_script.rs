@@ -1,0 +1,407 @@
+//! The cluster's room state in Redis: Lua scripts that number, store and publish danmaku and
+//! moderation events atomically, and the pure helpers around them (key names, arguments,
+//! reply and message parsing). Redis documentation, "Scripting with Lua": a script "is
+//! executed atomically", no other command runs meanwhile.
+//!
+//! Prior art: Centrifuge (the engine of Centrifugo) publishes with one script per message
+//! that bumps a per-channel offset kept in a hash next to an epoch (made when absent), appends
+//! the message to a size-capped stream whose entry id is that offset, refreshes expiries, and
+//! publishes the message with offset and epoch in front; every node, the publisher included,
+//! delivers only what arrives through the subscription. We follow the same shape, written
+//! anew for our needs: the id goes into the danmaku JSON itself, moderation events share the
+//! stream, and trimming by age keeps a `floor` so a resume knows whether it lost anything.
+//!
+//! Per room `R` and prefix `P` (`--redis-prefix`, default `danmaku:`), with `{R}` as the Redis
+//! Cluster hash tag so that every key of a room lives in one slot:
+//! - `P{R}:meta`, a hash: `epoch`, `top` (the latest danmaku id), `seq` (moderation events
+//!   since that danmaku), `floor` (no danmaku with a larger id was dropped by size or age).
+//! - `P{R}:history`, a stream. Entry id `N-0` is danmaku `N`; `N-k` (k ≥ 1) is the k-th
+//!   moderation event after danmaku `N` was the latest. Fields: `t` (unix ms), `j` (the JSON
+//!   frame sent to walls).
+//! - `P{R}:live`, the pub/sub channel. Message: `EPOCH|N-k|JSON`.
+
+use crate::wire::resp::Value;
+
+/// Shared by the scripts: KEYS[1] = meta, KEYS[2] = history.
+///
+/// - `state(candidate)`: reads epoch, top, seq, floor; when the room has no epoch (new, or its
+///   state lost), stores `candidate` with top = seq = floor = 0 and deletes a stale history,
+///   so ids of two epochs never mix. Atomic with the rest of the script: two nodes racing
+///   to create an epoch cannot both succeed.
+/// - `raise(floor, n)`: floor = max(floor, n), stored.
+/// - `trim_age(floor, cutoff)`: deletes entries older than `cutoff` (unix ms) from the front
+///   of the stream; each deleted `N-k` raises the floor to `N`. Amortised O(1) per entry.
+/// - `expire(ttl)`: both keys expire after `ttl` seconds without a script touching them.
+macro_rules! prelude {
+    () => {
+        r#"
+local meta, hist = KEYS[1], KEYS[2]
+local function state(candidate)
+  local m = redis.call('HMGET', meta, 'epoch', 'top', 'seq', 'floor')
+  if not m[1] then
+    redis.call('DEL', hist)
+    redis.call('HSET', meta, 'epoch', candidate, 'top', 0, 'seq', 0, 'floor', 0)
+    return candidate, 0, 0, 0
+  end
+  return m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
+end
+local function raise(floor, n)
+  if n > floor then
+    redis.call('HSET', meta, 'floor', string.format('%d', n))
+    return n
+  end
+  return floor
+end
+local function trim_age(floor, cutoff)
+  while true do
+    local batch = redis.call('XRANGE', hist, '-', '+', 'COUNT', 64)
+    if #batch == 0 then return floor end
+    for _, e in ipairs(batch) do
+      if tonumber(e[2][2]) >= cutoff then return floor end
+      redis.call('XDEL', hist, e[1])
+      floor = raise(floor, tonumber(string.match(e[1], '^(%d+)')))
+    end
+  end
+end
+local function expire(ttl)
+  redis.call('EXPIRE', meta, ttl)
+  redis.call('EXPIRE', hist, ttl)
+end
+"#
+    };
+}
+
+/// Publishes one danmaku. ARGV: 1 epoch candidate, 2 the JSON after the id (`,"msg":...}`),
+/// 3 now (unix ms), 4 history size, 5 history age (ms), 6 key TTL (s), 7 channel.
+/// Returns `{epoch, id}`.
+///
+/// 1. `state`: the epoch, made from ARGV[1] if missing.
+/// 2. `HINCRBY top 1` is the new id; `seq` back to 0.
+/// 3. The JSON is `{"type":"danmaku","id":` .. id .. ARGV[2]: the id inside is the stored one.
+/// 4. The floor rises to `id - size` (those danmaku no longer fit the history).
+/// 5. With a history: trim by age, `XADD id-0`, then `XTRIM MINID (id-size)-1`, which keeps
+///    the last `size` danmaku and the events after the newest dropped one. Size 0: no stream.
+/// 6. Expiries refreshed; `PUBLISH channel EPOCH|id-0|JSON`.
+pub const PUBLISH: &str = concat!(
+    prelude!(),
+    r#"
+local epoch, top, seq, floor = state(ARGV[1])
+local size = tonumber(ARGV[4])
+top = redis.call('HINCRBY', meta, 'top', 1)
+redis.call('HSET', meta, 'seq', 0)
+local id = string.format('%d', top)
+local json = '{"type":"danmaku","id":' .. id .. ARGV[2]
+floor = raise(floor, top - size)
+if size > 0 then
+  trim_age(floor, tonumber(ARGV[3]) - tonumber(ARGV[5]))
+  redis.call('XADD', hist, id .. '-0', 't', ARGV[3], 'j', json)
+  if top > size then
+    redis.call('XTRIM', hist, 'MINID', string.format('%d-1', top - size))
+  end
+else
+  redis.call('DEL', hist)
+end
+expire(tonumber(ARGV[6]))
+redis.call('PUBLISH', ARGV[7], epoch .. '|' .. id .. '-0|' .. json)
+return {epoch, top}
+"#
+);
+
+/// Appends a moderation event (the wall frame, e.g. `{"type":"delete","id":7}`). ARGV: 1 epoch
+/// candidate, 2 JSON, 3 now (ms), 4 history size, 5 history age (ms), 6 key TTL (s), 7 channel,
+/// 8 action `delete`, `clear` or `none`, 9 the deleted id (for `delete`). Returns
+/// `{epoch, top, seq}`: the event's position is `top-seq`.
+///
+/// 1. `state`; `HINCRBY seq 1`: the event sits after danmaku `top`, the latest.
+/// 2. With a history: trim by age; `delete` removes entry `ID-0` (never replayed again),
+///    `clear` trims everything before the event (`XTRIM MINID top-seq`); then `XADD top-seq`,
+///    so a resuming wall gets the event itself. Neither raises the floor: removed by
+///    moderation is not lost.
+/// 3. Expiries refreshed; `PUBLISH channel EPOCH|top-seq|JSON`.
+pub const EVENT: &str = concat!(
+    prelude!(),
+    r#"
+local epoch, top, seq, floor = state(ARGV[1])
+seq = redis.call('HINCRBY', meta, 'seq', 1)
+local pos = string.format('%d-%d', top, seq)
+if tonumber(ARGV[4]) > 0 then
+  trim_age(floor, tonumber(ARGV[3]) - tonumber(ARGV[5]))
+  if ARGV[8] == 'delete' then
+    redis.call('XDEL', hist, ARGV[9] .. '-0')
+  elseif ARGV[8] == 'clear' then
+    redis.call('XTRIM', hist, 'MINID', pos)
+  end
+  redis.call('XADD', hist, pos, 't', ARGV[3], 'j', ARGV[2])
+end
+expire(tonumber(ARGV[6]))
+redis.call('PUBLISH', ARGV[7], epoch .. '|' .. pos .. '|' .. ARGV[2])
+return {epoch, top, seq}
+"#
+);
+
+/// `hello` and history reads. ARGV: 1 epoch candidate, 2 the first stream id wanted (`N-k`),
+/// or empty for the state alone, 3 now (ms), 4 history age (ms), 5 key TTL (s).
+/// Returns `{epoch, top, seq, floor, {id1, json1, id2, json2, ...}}`.
+///
+/// 1. `state`: the epoch is made here too, so `hello` of a new room fixes it for every node.
+/// 2. Trim by age (raising the floor) and refresh expiries: a room read stays alive.
+/// 3. `XRANGE hist ARGV[2] +`: every entry from that position on, in order.
+pub const READ: &str = concat!(
+    prelude!(),
+    r#"
+local epoch, top, seq, floor = state(ARGV[1])
+floor = trim_age(floor, tonumber(ARGV[3]) - tonumber(ARGV[4]))
+expire(tonumber(ARGV[5]))
+local out = {}
+if ARGV[2] ~= '' then
+  for _, e in ipairs(redis.call('XRANGE', hist, ARGV[2], '+')) do
+    out[#out + 1] = e[1]
+    out[#out + 1] = e[2][4]
+  end
+end
+return {epoch, top, seq, floor, out}
+"#
+);
+
+/// The SHA1 of a script, in hex, as `EVALSHA` wants it.
+pub fn sha1_hex(script: &str) -> String {
+    use sha1::{Digest, Sha1};
+    Sha1::digest(script.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A room's keys and channel (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomKeys {
+    pub meta: String,
+    pub history: String,
+    pub channel: String,
+}
+
+impl RoomKeys {
+    /// `prefix` must not contain `{` (Redis Cluster hashes the first `{...}` of a key); room
+    /// names are letters, digits, `-` and `_` (the contract), so `{room}` is the hash tag.
+    pub fn new(prefix: &str, room: &str) -> RoomKeys {
+        RoomKeys {
+            meta: format!("{prefix}{{{room}}}:meta"),
+            history: format!("{prefix}{{{room}}}:history"),
+            channel: format!("{prefix}{{{room}}}:live"),
+        }
+    }
+
+    /// The room of a channel name made by [`RoomKeys::new`] with `prefix`.
+    pub fn room_of_channel<'a>(prefix: &str, channel: &'a [u8]) -> Option<&'a str> {
+        let rest = channel.strip_prefix(prefix.as_bytes())?.strip_prefix(b"{")?.strip_suffix(b"}:live")?;
+        std::str::from_utf8(rest).ok()
+    }
+}
+
+/// History settings shared by every node (`--history`, `--history-ttl`, and how long an
+/// untouched room's keys live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryPolicy {
+    pub size: u64,
+    pub age_ms: u64,
+    pub key_ttl_secs: u64,
+}
+
+/// One script invocation: `EVAL`/`EVALSHA` arguments without the command and script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptCall {
+    pub script: &'static str,
+    pub keys: [String; 2],
+    pub args: Vec<Vec<u8>>,
+}
+
+impl ScriptCall {
+    /// `EVAL script 2 meta history ARGV...`: always works; sends the script every time.
+    pub fn eval(&self) -> Vec<Vec<u8>> {
+        self.command(b"EVAL", self.script.as_bytes().to_vec())
+    }
+
+    /// `EVALSHA sha 2 meta history ARGV...`: needs the script loaded (the session's
+    /// handshake does `SCRIPT LOAD`); a `-NOSCRIPT` reply fails the session.
+    pub fn evalsha(&self) -> Vec<Vec<u8>> {
+        self.command(b"EVALSHA", sha1_hex(self.script).into_bytes())
+    }
+
+    fn command(&self, name: &[u8], script: Vec<u8>) -> Vec<Vec<u8>> {
+        let mut out = vec![name.to_vec(), script, b"2".to_vec()];
+        out.extend(self.keys.iter().map(|k| k.as_bytes().to_vec()));
+        out.extend(self.args.iter().cloned());
+        out
+    }
+}
+
+fn keys_of(room: &RoomKeys) -> [String; 2] {
+    [room.meta.clone(), room.history.clone()]
+}
+
+/// [`PUBLISH`] of a danmaku whose JSON after the id is `rest` (see [`danmaku_rest`]).
+pub fn publish(room: &RoomKeys, policy: &HistoryPolicy, epoch: &str, rest: &str, now_ms: u64) -> ScriptCall {
+    let args = [epoch, rest, &now_ms.to_string(), &policy.size.to_string(), &policy.age_ms.to_string()]
+        .into_iter()
+        .chain([policy.key_ttl_secs.to_string().as_str(), room.channel.as_str()])
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    ScriptCall { script: PUBLISH, keys: keys_of(room), args }
+}
+
+/// What a moderation event does to the stored history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventAction {
+    Delete(u64),
+    Clear,
+    None,
+}
+
+/// [`EVENT`]: append the wall frame `json` (e.g. `{"type":"clear"}`) after the latest danmaku.
+pub fn event(
+    room: &RoomKeys,
+    policy: &HistoryPolicy,
+    epoch: &str,
+    json: &str,
+    action: EventAction,
+    now_ms: u64,
+) -> ScriptCall {
+    let (name, target) = match action {
+        EventAction::Delete(id) => ("delete", id.to_string()),
+        EventAction::Clear => ("clear", String::new()),
+        EventAction::None => ("none", String::new()),
+    };
+    let args = [epoch, json, &now_ms.to_string(), &policy.size.to_string(), &policy.age_ms.to_string()]
+        .into_iter()
+        .chain([policy.key_ttl_secs.to_string().as_str(), room.channel.as_str(), name, target.as_str()])
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    ScriptCall { script: EVENT, keys: keys_of(room), args }
+}
+
+/// [`READ`]: the room's state, and with `after` every entry after that position (`None`:
+/// the state alone, for `hello`). A resume from danmaku `since` is `after = (since, 0)`:
+/// the events after danmaku `since` come too.
+pub fn read(room: &RoomKeys, policy: &HistoryPolicy, epoch: &str, after: Option<Position>, now_ms: u64) -> ScriptCall {
+    let start = after.map(|p| format!("{}-{}", p.id, p.seq.saturating_add(1))).unwrap_or_default();
+    let args = [epoch, &start, &now_ms.to_string(), &policy.age_ms.to_string(), &policy.key_ttl_secs.to_string()]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    ScriptCall { script: READ, keys: keys_of(room), args }
+}
+
+/// A place in a room's history: danmaku `id` (seq 0), or the `seq`-th event after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub id: u64,
+    pub seq: u64,
+}
+
+impl Position {
+    /// A stream id `N-k`.
+    pub fn parse(text: &[u8]) -> Option<Position> {
+        let text = std::str::from_utf8(text).ok()?;
+        let (id, seq) = text.split_once('-')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(id) || !digits(seq) {
+            return None;
+        }
+        Some(Position { id: id.parse().ok()?, seq: seq.parse().ok()? })
+    }
+
+    /// Whether `next` follows this position with nothing in between (a danmaku after
+    /// danmaku or events, or the next event after the same danmaku).
+    pub fn is_followed_by(self, next: Position) -> bool {
+        (next.seq == 0 && Some(next.id) == self.id.checked_add(1))
+            || (next.id == self.id && Some(next.seq) == self.seq.checked_add(1))
+    }
+}
+
+/// The danmaku JSON after its id, from a frame built with any id by
+/// `wall::danmaku::broadcast_json`: [`PUBLISH`] puts the stored id in front of it.
+pub fn danmaku_rest(broadcast_json: &str) -> Option<&str> {
+    let rest = broadcast_json.strip_prefix(r#"{"type":"danmaku","id":"#)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &rest[digits..];
+    (digits > 0 && rest.starts_with(',')).then_some(rest)
+}
+
+/// A message from a room channel: `EPOCH|N-k|JSON`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveMessage {
+    pub epoch: String,
+    pub pos: Position,
+    pub json: Vec<u8>,
+}
+
+pub fn parse_live(payload: &[u8]) -> Option<LiveMessage> {
+    let mut parts = payload.splitn(3, |&b| b == b'|');
+    let epoch = std::str::from_utf8(parts.next()?).ok()?.to_string();
+    let pos = Position::parse(parts.next()?)?;
+    Some(LiveMessage { epoch, pos, json: parts.next()?.to_vec() })
+}
+
+/// The reply of [`READ`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    pub epoch: String,
+    /// The latest danmaku id (the `last` of `hello`) and events after it.
+    pub top: Position,
+    /// No danmaku with an id above it was lost to size or age: a resume from `since` in this
+    /// epoch is `recovered` iff `since >= floor`.
+    pub floor: u64,
+    pub entries: Vec<(Position, Vec<u8>)>,
+}
+
+fn text(v: &Value) -> Result<String, String> {
+    v.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()).ok_or_else(|| format!("expected a string, got {v:?}"))
+}
+
+fn uint(v: &Value) -> Result<u64, String> {
+    v.as_int().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| format!("expected a count, got {v:?}"))
+}
+
+fn fields(reply: &Value, n: usize) -> Result<&[Value], String> {
+    if let Value::Error(e) = reply {
+        return Err(format!("script failed: {}", String::from_utf8_lossy(e)));
+    }
+    reply.as_array().filter(|a| a.len() == n).ok_or_else(|| format!("expected an array of {n}, got {reply:?}"))
+}
+
+/// The reply of [`PUBLISH`]: the epoch and the danmaku's id.
+pub fn parse_published(reply: &Value) -> Result<(String, u64), String> {
+    let f = fields(reply, 2)?;
+    Ok((text(&f[0])?, uint(&f[1])?))
+}
+
+/// The reply of [`EVENT`]: the epoch and the event's position.
+pub fn parse_event_reply(reply: &Value) -> Result<(String, Position), String> {
+    let f = fields(reply, 3)?;
+    Ok((text(&f[0])?, Position { id: uint(&f[1])?, seq: uint(&f[2])? }))
+}
+
+pub fn parse_history(reply: &Value) -> Result<History, String> {
+    let f = fields(reply, 5)?;
+    let list = f[4].as_array().ok_or("expected the entries as an array")?;
+    let mut entries = Vec::with_capacity(list.len() / 2);
+    for pair in list.chunks(2) {
+        let [id, json] = pair else { return Err("odd number of entry fields".into()) };
+        let pos = id.as_bytes().and_then(Position::parse).ok_or_else(|| format!("bad entry id {id:?}"))?;
+        entries.push((pos, json.as_bytes().ok_or("entry JSON is not a string")?.to_vec()));
+    }
+    Ok(History {
+        epoch: text(&f[0])?,
+        top: Position { id: uint(&f[1])?, seq: uint(&f[2])? },
+        floor: uint(&f[3])?,
+        entries,
+    })
+}
+
+/// An epoch name from 96 bits the caller drew (the contract: 1 to 32 letters, digits, `-`,
+/// `_`): 16 characters of base 64url.
+pub fn epoch_name(entropy: u128) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..16).map(|i| ALPHABET[((entropy >> (6 * i)) & 63) as usize] as char).collect()
+}
+
+#[cfg(test)]
+#[path = "cluster_script_tests.rs"]
+mod tests;
