@@ -251,8 +251,8 @@ fn public_url(v: &str) -> Result<String, String> {
 pub fn admin_token(file: Option<&std::path::Path>, env_token: Option<String>) -> Result<Option<String>, String> {
     let token = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("--admin-token-file {}: {e}", path.display()))?;
             Some(text.lines().next().unwrap_or("").trim_end_matches(['\r', '\n']).to_string())
         }
         None => env_token.filter(|t| !t.is_empty()),
@@ -381,7 +381,8 @@ mod tests {
 
     #[test]
     fn operating_flags() {
-        let c = parse(&["--public-url", "https://wall.example.org//", "--metrics", "--trust-proxy", "loopback"]).unwrap();
+        let c =
+            parse(&["--public-url", "https://wall.example.org//", "--metrics", "--trust-proxy", "loopback"]).unwrap();
         assert_eq!(c.public_url.as_deref(), Some("https://wall.example.org"));
         assert!(c.metrics && !c.trust_proxy.is_empty());
         assert!(parse(&[]).unwrap().trust_proxy.is_empty());
@@ -395,7 +396,10 @@ mod tests {
         std::fs::write(&file, "0123456789abcdef\r\nsecond line\n").unwrap();
         let from_file = admin_token(Some(&file), Some("from-the-environment".into())).unwrap();
         assert_eq!(from_file.as_deref(), Some("0123456789abcdef"), "the file wins");
-        assert_eq!(admin_token(None, Some("from-the-environment".into())).unwrap().as_deref(), Some("from-the-environment"));
+        assert_eq!(
+            admin_token(None, Some("from-the-environment".into())).unwrap().as_deref(),
+            Some("from-the-environment")
+        );
         assert_eq!(admin_token(None, Some(String::new())).unwrap(), None, "empty counts as unset");
         assert_eq!(admin_token(None, None).unwrap(), None);
         assert!(admin_token(None, Some("short".into())).is_err());

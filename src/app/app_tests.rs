@@ -13,7 +13,12 @@ fn app(max_backlog: usize) -> App {
 }
 
 fn wall_route(since: Option<u64>, epoch: Option<&str>) -> Route {
-    Route::Wall(WallRoute { room: "main".into(), client: [127, 0, 0, 1].into(), since, epoch: epoch.map(str::to_string) })
+    Route::Wall(WallRoute {
+        room: "main".into(),
+        client: [127, 0, 0, 1].into(),
+        since,
+        epoch: epoch.map(str::to_string),
+    })
 }
 
 fn text(message: &str) -> Message {

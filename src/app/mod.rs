@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::protocol::ws_conn::Message;
 use crate::wall::danmaku;
 use crate::wall::room::RoomId;
-use crate::wall::{Member, Posted, Wall};
+use crate::wall::{Accepted, Checked, Member, Wall};
 use crate::wire::close::CloseCode;
 use crate::wire::frame::{self, Opcode};
 use metrics::Counters;
@@ -97,7 +97,7 @@ impl App {
     pub fn open(&mut self, token: usize, route: Route, now: Instant, actions: &mut Vec<Action>) -> Session {
         match route {
             Route::Echo => Session::Echo,
-            Route::Wall(route) => match self.wall.join(&route.room, token, now) {
+            Route::Wall(route) => match self.wall.join(&route.room, token, route.client, now) {
                 Ok(member) => {
                     self.greet(token, &member, &route, actions);
                     Session::Wall(member)
@@ -153,21 +153,31 @@ impl App {
             }
             Session::Wall(member) => {
                 let text = String::from_utf8_lossy(data); // Valid already: ws_conn checked it.
-                match self.wall.post(member, &text, time.now, time.unix_ms) {
-                    Posted::Broadcast { room, id, frame, ack } => {
-                        self.counters.posts_accepted += 1;
-                        actions.push(Action::Broadcast { room, frame });
-                        if let Some(reference) = ack {
-                            let ack = text_frame(&danmaku::ack_json(&reference, id));
-                            actions.push(Action::Send { to: token, frame: Frame::Owned(ack) });
-                        }
+                match self.wall.check(token, member, &text, time.now) {
+                    Checked::Accept(post) => self.accepted(token, post, time, actions),
+                    Checked::Hold(held) => {
+                        self.counters.posts_held += 1;
+                        let json = danmaku::held_json(held.reference.as_deref());
+                        actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&json)) });
                     }
-                    Posted::Reject { json } => {
+                    Checked::Reject { json } => {
                         self.counters.posts_rejected += 1;
                         actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&json)) })
                     }
                 }
             }
+        }
+    }
+
+    /// A post that passed the pipeline (or was approved): numbered, broadcast, acked to its
+    /// sender `token` (if still connected and it gave a `ref`).
+    fn accepted(&mut self, token: usize, post: Accepted, time: Time, actions: &mut Vec<Action>) {
+        let Some(sequenced) = self.wall.sequence(&post, time.now, time.unix_ms) else { return };
+        self.counters.posts_accepted += 1;
+        actions.push(Action::Broadcast { room: sequenced.room, frame: sequenced.frame });
+        if let Some(reference) = post.reference {
+            let ack = text_frame(&danmaku::ack_json(&reference, sequenced.id));
+            actions.push(Action::Send { to: token, frame: Frame::Owned(ack) });
         }
     }
 

@@ -92,7 +92,12 @@ impl App {
             None => body.push_str("null"),
         }
         body.push('}');
-        Content { status: Status::Ok, content_type: "application/json", body: Body::Shared(body.as_bytes().into()), etag: None }
+        Content {
+            status: Status::Ok,
+            content_type: "application/json",
+            body: Body::Shared(body.as_bytes().into()),
+            etag: None,
+        }
     }
 }
 

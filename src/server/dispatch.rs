@@ -5,11 +5,11 @@
 use std::rc::Rc;
 use std::time::Instant;
 
+use crate::app::metrics::Gauges;
 use crate::app::route::Route;
 use crate::app::{Action, App, Frame};
 use crate::protocol::http_conn::{HttpEvent, HttpRules};
 use crate::protocol::ws_conn::{Role, WsConn, WsEvent, WsLimits};
-use crate::app::metrics::Gauges;
 use crate::server::connections::{Connections, Kind, Protocol};
 use crate::server::event_loop::{Server, time};
 use crate::server::io::mark_dirty;

@@ -1,9 +1,11 @@
-//! The wall: rooms, danmaku validation, rate limits and the blocklist. It sits beside the
-//! protocol ring: it never sees a frame coming in, only complete text messages, and hands
-//! back what to broadcast to a room (framed once) or to answer the sender.
+//! The wall: rooms, danmaku validation, rate limits, the blocklist and moderation. It sits
+//! beside the protocol ring: it never sees a frame coming in, only complete text messages,
+//! and hands back what to broadcast to a room (framed once) or to answer the sender.
 //!
-//! Every post goes through one pipeline, [`Wall::post`]: parse and validate → blocklist →
-//! rate → number it in its room (id, history) → one shared frame.
+//! Every post goes through one pipeline, [`Wall::check`]: parse and validate → ban → lock →
+//! blocklist → slow mode → rate → hold. Only what passes it all (or a held post a moderator
+//! approves) is [`Accepted`], and only an accepted post is numbered: by [`Wall::sequence`] on
+//! one node, or by one Redis script in a cluster. There is no other way onto a wall.
 
 pub mod admin_msg;
 pub mod blocklist;
@@ -13,85 +15,143 @@ pub mod moderation;
 pub mod rate;
 pub mod room;
 
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
 use crate::wire::frame::{self, Opcode};
 use blocklist::Blocklist;
-use danmaku::Refused;
+use danmaku::{Danmaku, Refused};
+use moderation::bans::{Bans, muted_reason};
+use moderation::hold::{Held, HoldQueue};
+use moderation::rules::LOCKED_REASON;
+use moderation::slow::{SlowMode, slow_reason};
 use rate::TokenBucket;
 use room::{RoomId, Rooms};
 
-/// A connection on `/ws`: its room and its post allowance.
+/// A connection on `/ws`: its room, its client address and its post allowance.
 #[derive(Debug, Clone)]
 pub struct Member {
     pub room: RoomId,
+    pub client: IpAddr,
     bucket: TokenBucket,
 }
 
-/// What a post turns into.
+/// A post that passed every check, ready to be numbered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub room: RoomId,
+    pub danmaku: Danmaku,
+    pub reference: Option<String>,
+    pub from: IpAddr,
+}
+
+/// What the pipeline made of a post.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Posted {
-    /// Send `frame` (danmaku `id`, already framed) to every member of `room`; tell the sender
-    /// `ack` (its `ref`) if it gave one.
-    Broadcast { room: RoomId, id: u64, frame: Rc<[u8]>, ack: Option<String> },
+pub enum Checked {
+    Accept(Accepted),
+    /// Held for review: the poster gets `held`, the moderators a `pending` entry.
+    Hold(Held<Danmaku>),
     /// Send `json` (an error) to the sender only.
-    Reject { json: String },
+    Reject {
+        json: String,
+    },
+}
+
+/// A numbered danmaku: send `frame` to every member of `room`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequenced {
+    pub room: RoomId,
+    pub id: u64,
+    pub frame: Rc<[u8]>,
 }
 
 /// Every room, and the rules posts must pass.
 #[derive(Debug)]
 pub struct Wall {
     pub rooms: Rooms,
-    blocklist: Blocklist,
+    pub blocklist: Blocklist,
     /// Danmaku per second per connection; 0 = unlimited.
     rate: u32,
+    pub bans: Bans,
+    pub slow: SlowMode,
+    pub held: HoldQueue<Danmaku>,
 }
 
 impl Wall {
     pub fn new(rooms: Rooms, rate: u32, blocklist: Blocklist) -> Self {
-        Wall { rooms, blocklist, rate }
+        Wall { rooms, blocklist, rate, bans: Bans::default(), slow: SlowMode::default(), held: HoldQueue::default() }
     }
 
-    /// Connection `token` joins the room `name`.
-    pub fn join(&mut self, name: &str, token: usize, now: Instant) -> Result<Member, room::TooManyRooms> {
+    /// Connection `token` from `client` joins the room `name`.
+    pub fn join(
+        &mut self,
+        name: &str,
+        token: usize,
+        client: IpAddr,
+        now: Instant,
+    ) -> Result<Member, room::TooManyRooms> {
         let room = self.rooms.join(name, token)?;
-        Ok(Member { room, bucket: TokenBucket::new(self.rate, now) })
+        Ok(Member { room, client, bucket: TokenBucket::new(self.rate, now) })
     }
 
-    /// Connection `token` leaves its room.
+    /// Connection `token` leaves its room; a held post of its own can no longer be acked.
     pub fn leave(&mut self, token: usize) {
         self.rooms.leave(token);
+        self.held.disconnected(token);
     }
 
-    /// A text message from a member: validated, checked against the blocklist and the rate
-    /// limit (in that order, so a rejected post costs no token), then numbered and framed.
-    pub fn post(&mut self, member: &mut Member, text: &str, now: Instant, unix_ms: u64) -> Posted {
+    /// The one pipeline every post goes through. Checks that cost nothing come first, so a
+    /// rejected post spends no rate token and no slow-mode interval.
+    pub fn check(&mut self, token: usize, member: &mut Member, text: &str, now: Instant) -> Checked {
         let post = match danmaku::parse_post(text) {
             Ok(post) => post,
             Err(refused) => return reject(refused),
         };
         let reference = post.reference;
         let refuse = |reason: String| reject(Refused { reason, reference: reference.clone() });
+        if let Some(left) = self.bans.is_banned(member.client, now) {
+            return refuse(muted_reason(left));
+        }
+        let Some(room) = self.rooms.get(member.room) else { return refuse("not in a room".to_string()) };
+        let (rules, name) = (room.rules, room.name.clone());
+        if rules.lock {
+            return refuse(LOCKED_REASON.to_string());
+        }
         if let Some(word) = self.blocklist.find(&post.danmaku.msg) {
             return refuse(format!("msg contains a blocked word ({word})"));
+        }
+        if let Err(left) = self.slow.check(&name, member.client, rules.slow, now) {
+            return refuse(slow_reason(left));
         }
         if !member.bucket.try_take(now) {
             return refuse(format!("too many danmaku: at most {} per second, please wait", self.rate));
         }
+        if rules.slow > 0 {
+            self.slow.record(&name, member.client, now);
+        }
+        if rules.hold {
+            return match self.held.hold(&name, post.danmaku, token, member.client, reference.clone()) {
+                Ok(held) => Checked::Hold(held.clone()),
+                Err(reason) => refuse(reason),
+            };
+        }
+        Checked::Accept(Accepted { room: member.room, danmaku: post.danmaku, reference, from: member.client })
+    }
+
+    /// Numbers an accepted post in its room on this node (id, history) and frames it once.
+    pub fn sequence(&mut self, post: &Accepted, now: Instant, unix_ms: u64) -> Option<Sequenced> {
         let d = &post.danmaku;
         let make_frame =
             |id| frame::server_frame(Opcode::Text, danmaku::broadcast_json(id, d, unix_ms).as_bytes()).into();
-        let Some((id, frame)) = self.rooms.append(member.room, make_frame, now) else {
-            return refuse("not in a room".to_string());
-        };
-        Posted::Broadcast { room: member.room, id, frame, ack: reference }
+        let (id, frame) = self.rooms.append(post.room, make_frame, now)?;
+        Some(Sequenced { room: post.room, id, frame })
     }
 }
 
-fn reject(refused: Refused) -> Posted {
+fn reject(refused: Refused) -> Checked {
     log::debug!("rejected post: {}", refused.reason);
-    Posted::Reject { json: danmaku::error_json(&refused.reason, refused.reference.as_deref()) }
+    Checked::Reject { json: danmaku::error_json(&refused.reason, refused.reference.as_deref()) }
 }
 
 #[cfg(test)]

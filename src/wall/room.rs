@@ -13,6 +13,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::history::{History, HistoryLimits, Replay};
+use super::moderation::rules::RoomRules;
 
 /// The contract: letters, digits, `-`, `_`, 1..=32 long (room names and epochs alike).
 pub fn valid_room_name(name: &str) -> bool {
@@ -29,7 +30,9 @@ pub struct Room {
     pub epoch: Rc<str>,
     pub history: History,
     members: Vec<usize>,
-    /// Set while a moderation setting (hold, lock, slow, pending posts) keeps the room alive.
+    /// What moderators set on this room (hold, lock, slow).
+    pub rules: RoomRules,
+    /// Set while posts held for review wait in this room (it must not be forgotten).
     pub pinned: bool,
 }
 
@@ -44,7 +47,7 @@ impl Room {
     }
 
     fn is_forgettable(&self) -> bool {
-        self.members.is_empty() && self.history.is_empty() && !self.pinned
+        self.members.is_empty() && self.history.is_empty() && self.rules.is_default() && !self.pinned
     }
 }
 
@@ -108,7 +111,14 @@ impl Rooms {
         self.epochs_made += 1;
         let epoch: Rc<str> = format!("{}-{}", self.epoch_prefix, base36(self.epochs_made)).into();
         let name: Rc<str> = name.into();
-        let room = Room { name: name.clone(), epoch, history: History::new(), members: Vec::new(), pinned: false };
+        let room = Room {
+            name: name.clone(),
+            epoch,
+            history: History::new(),
+            members: Vec::new(),
+            rules: RoomRules::default(),
+            pinned: false,
+        };
         let id = match self.free.pop() {
             Some(id) => {
                 self.rooms[id] = Some(room);

@@ -14,17 +14,34 @@ fn payload(frame: &[u8]) -> String {
     String::from_utf8_lossy(&frame[2..]).into_owned()
 }
 
-fn broadcast(posted: Posted) -> (RoomId, u64, String, Option<String>) {
-    match posted {
-        Posted::Broadcast { room, id, frame, ack } => (room, id, payload(&frame), ack),
-        Posted::Reject { json } => panic!("rejected: {json}"),
+const HERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// Runs a post through the pipeline as connection 1.
+fn post(wall: &mut Wall, member: &mut Member, text: &str, now: Instant) -> Checked {
+    wall.check(1, member, text, now)
+}
+
+/// A post that must pass: numbered, with (room, id, JSON, ref).
+fn accept(
+    wall: &mut Wall,
+    member: &mut Member,
+    text: &str,
+    now: Instant,
+    unix_ms: u64,
+) -> (RoomId, u64, String, Option<String>) {
+    match post(wall, member, text, now) {
+        Checked::Accept(post) => {
+            let s = wall.sequence(&post, now, unix_ms).expect("numbered");
+            (s.room, s.id, payload(&s.frame), post.reference)
+        }
+        other => panic!("not accepted: {other:?}"),
     }
 }
 
-fn rejected(posted: Posted) -> String {
-    match posted {
-        Posted::Reject { json } => json,
-        Posted::Broadcast { id, .. } => panic!("broadcast as {id}"),
+fn rejected(checked: Checked) -> String {
+    match checked {
+        Checked::Reject { json } => json,
+        other => panic!("not rejected: {other:?}"),
     }
 }
 
@@ -32,10 +49,10 @@ fn rejected(posted: Posted) -> String {
 fn a_post_reaches_its_room_only() {
     let now = Instant::now();
     let mut wall = wall(5, "");
-    let mut a = wall.join("main", 1, now).unwrap();
-    wall.join("main", 2, now).unwrap();
-    wall.join("other", 3, now).unwrap();
-    let (room, id, json, ack) = broadcast(wall.post(&mut a, r#"{"msg":"hi"}"#, now, 7));
+    let mut a = wall.join("main", 1, HERE, now).unwrap();
+    wall.join("main", 2, HERE, now).unwrap();
+    wall.join("other", 3, HERE, now).unwrap();
+    let (room, id, json, ack) = accept(&mut wall, &mut a, r#"{"msg":"hi"}"#, now, 7);
     assert_eq!(wall.rooms.get(room).unwrap().members(), &[1, 2]);
     assert_eq!((id, ack), (1, None));
     assert!(json.starts_with(r#"{"type":"danmaku","id":1,"msg":"hi""#) && json.ends_with(r#""time":7}"#), "{json}");
@@ -45,16 +62,16 @@ fn a_post_reaches_its_room_only() {
 fn rejections_go_to_the_sender_and_cost_nothing() {
     let now = Instant::now();
     let mut wall = wall(1, "spam");
-    let mut a = wall.join("main", 1, now).unwrap();
+    let mut a = wall.join("main", 1, HERE, now).unwrap();
     for _ in 0..5 {
-        rejected(wall.post(&mut a, "{}", now, 0));
-        let json = rejected(wall.post(&mut a, r#"{"msg":"SPAM!","ref":"r1"}"#, now, 0));
+        rejected(post(&mut wall, &mut a, "{}", now));
+        let json = rejected(post(&mut wall, &mut a, r#"{"msg":"SPAM!","ref":"r1"}"#, now));
         assert!(json.contains("blocked word") && json.contains(r#""ref":"r1""#), "{json}");
     }
     // Capacity 2: two posts pass, the third crosses the rate.
-    broadcast(wall.post(&mut a, r#"{"msg":"1"}"#, now, 0));
-    broadcast(wall.post(&mut a, r#"{"msg":"2"}"#, now, 0));
-    let json = rejected(wall.post(&mut a, r#"{"msg":"3"}"#, now, 0));
+    accept(&mut wall, &mut a, r#"{"msg":"1"}"#, now, 0);
+    accept(&mut wall, &mut a, r#"{"msg":"2"}"#, now, 0);
+    let json = rejected(post(&mut wall, &mut a, r#"{"msg":"3"}"#, now));
     assert!(json.contains("too many"), "{json}");
 }
 
@@ -62,14 +79,14 @@ fn rejections_go_to_the_sender_and_cost_nothing() {
 fn ids_count_up_per_room_and_refs_come_back() {
     let now = Instant::now();
     let mut wall = wall(0, "");
-    let mut a = wall.join("a", 1, now).unwrap();
-    let mut b = wall.join("b", 2, now).unwrap();
+    let mut a = wall.join("a", 1, HERE, now).unwrap();
+    let mut b = wall.join("b", 2, HERE, now).unwrap();
     for expected in 1..=3 {
-        let (_, id, json, _) = broadcast(wall.post(&mut a, r#"{"msg":"x"}"#, now, 5));
+        let (_, id, json, _) = accept(&mut wall, &mut a, r#"{"msg":"x"}"#, now, 5);
         assert_eq!(id, expected);
         assert!(json.contains(&format!("\"id\":{expected},")), "{json}");
     }
-    let (_, id, json, ack) = broadcast(wall.post(&mut b, r#"{"msg":"x","ref":"mine"}"#, now, 5));
+    let (_, id, json, ack) = accept(&mut wall, &mut b, r#"{"msg":"x","ref":"mine"}"#, now, 5);
     assert_eq!((id, ack.as_deref()), (1, Some("mine")));
     assert!(!json.contains("mine"), "the broadcast never carries ref: {json}");
 }
@@ -78,8 +95,9 @@ fn ids_count_up_per_room_and_refs_come_back() {
 fn the_broadcast_frame_is_the_history_entry() {
     let now = Instant::now();
     let mut wall = wall(0, "");
-    let mut a = wall.join("a", 1, now).unwrap();
-    let Posted::Broadcast { frame, room, .. } = wall.post(&mut a, r#"{"msg":"x"}"#, now, 5) else { panic!() };
+    let mut a = wall.join("a", 1, HERE, now).unwrap();
+    let Checked::Accept(accepted) = post(&mut wall, &mut a, r#"{"msg":"x"}"#, now) else { panic!() };
+    let Sequenced { frame, room, .. } = wall.sequence(&accepted, now, 5).unwrap();
     let replay = wall.rooms.replay(room, 0, None, usize::MAX);
     assert!(Rc::ptr_eq(&replay.frames[0], &frame), "shared, not a second copy");
 }
