@@ -28,8 +28,11 @@ const customColor = document.getElementById('custom-color');
 const codePoints = (text) => [...text].length;
 
 /** #status holds one line: the latest news, either about the connection or about the last post. */
-function setStatus(text, state) {
+function setStatus(text, state, id = null) {
   status.textContent = text;
+  // The id of the danmaku our last post became (from its ack), for tests and curious people.
+  if (id === null) delete status.dataset.id;
+  else status.dataset.id = id;
   status.dataset.state = state; // styles the dot: connecting | connected | waiting | sent | held | error
 }
 
@@ -151,7 +154,7 @@ function onMessage(msg) {
   if (msg.type === 'ack' && post) {
     pending.delete(msg.ref);
     clearTimeout(noReplyTimer);
-    setStatus(post.held ? 'approved and sent ✓' : 'sent ✓', 'sent');
+    setStatus(post.held ? 'approved and sent ✓' : 'sent ✓', 'sent', Number.isSafeInteger(msg.id) ? msg.id : null);
     // Clear the box, unless the user has already started typing something else.
     if (msgBox.value.trim() === post.text) { msgBox.value = ''; updatePreview(); }
   } else if (msg.type === 'held' && post) {
