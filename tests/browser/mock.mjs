@@ -71,6 +71,7 @@ export class FakeServer {
     this.adminToken = adminToken;
     this.admins = new Set(); // {ws, authed, requests: [objects]}
     this.adminRequests = []; // every admin request after auth, in order
+    this.adminUrls = []; // every /admin/ws URL connected to
     this.adminReply = (request) => ({ type: 'ok', request: request.type });
     this.state = { rooms: [], blocklist: [], bans: [] };
     this.epochCounter = 0;
@@ -158,6 +159,7 @@ export class FakeServer {
   // ---- /admin/ws ----
 
   acceptAdmin(ws) {
+    this.adminUrls.push(ws.url());
     const admin = { ws, authed: false };
     admin.send = (obj) => ws.send(JSON.stringify(obj));
     this.admins.add(admin);
