@@ -242,7 +242,8 @@ export async function waitForDanmaku(wall, text, timeout = WAIT_MS) {
 /**
  * In `page`, open a raw WebSocket to the room (same origin as the page), send each
  * object as JSON and collect the replies until `until(replies)` is true. Resolves to the
- * replies (parsed). The page's own connection is not involved.
+ * replies (parsed; the `hello` every connection starts with is left out). The page's own
+ * connection is not involved.
  */
 export async function rawExchange(page, room, objects, untilCount, timeout = WAIT_MS) {
   return page.evaluate(async ({ room, objects, untilCount, timeout }) => {
@@ -255,7 +256,9 @@ export async function rawExchange(page, room, objects, untilCount, timeout = WAI
     const done = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${replies.length} of ${untilCount} replies: ${JSON.stringify(replies)}`)), timeout);
       ws.onmessage = (e) => {
-        replies.push(JSON.parse(e.data));
+        const reply = JSON.parse(e.data);
+        if (reply.type === 'hello') return; // the greeting of every connection: not a reply
+        replies.push(reply);
         if (replies.length >= untilCount) { clearTimeout(timer); resolve(); }
       };
     });
