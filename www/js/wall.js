@@ -17,12 +17,10 @@
 
 import { Connection, isDark, roomFromQuery } from '/js/connection.js';
 import { Resume, DEFAULT_REPLAY_MAX } from '/js/resume.js';
-import { baseUrl, loadSettings, postUrl } from '/js/settings.js';
+import { qrReserve, setUpPostAddress } from '/js/wall-address.js';
 
 const wall = document.getElementById('wall');
 const status = document.getElementById('status');
-const postLabel = document.getElementById('post-url');
-const qrBox = document.getElementById('qr');
 
 // ---- options from the query string ----
 
@@ -95,7 +93,7 @@ function layout() {
   // A lane fits one line of medium text; large text takes two lanes (see spanOf).
   const baseLane = BASE_SIZES.medium * scale * LINE_HEIGHT;
   // Lanes stay above the QR corner (when shown), whatever `area` allows.
-  const usable = Math.max(baseLane, Math.min(H * options.area, H - qrReserve()));
+  const usable = Math.max(baseLane, Math.min(H * options.area, H - qrReserve(H)));
   const fits = Math.max(1, Math.floor(usable / baseLane));
   laneCount = Math.min(fits, options.maxLanes);
   // Share the leftover pixels out so the lanes fill the area exactly,
@@ -105,13 +103,6 @@ function layout() {
   // Comments already flying keep going; we just stop tracking them.
   scrollLanes = new Array(laneCount).fill(null);
   fixedLanes = new Array(laneCount).fill(null);
-}
-
-/** Pixels at the bottom of the window taken by the QR corner, with a small margin; 0 when hidden. */
-function qrReserve() {
-  if (qrBox.hidden) return 0;
-  const top = qrBox.getBoundingClientRect().top;
-  return Math.max(0, H - top + 8);
 }
 
 const lineHeightOf = (size) => BASE_SIZES[size] * scale * LINE_HEIGHT;
@@ -359,31 +350,10 @@ function onState(state, text) {
   if (state === 'connected') quietTimer = setTimeout(() => status.classList.add('quiet'), 4000);
 }
 
-// ---- the post address: a label, or the QR corner ----
+// ---- start ----
 
 const { room, error: roomError } = roomFromQuery();
 document.title = `Danmaku wall · ${room}`;
-
-/** Show `BASE/post?room=NAME` in the label and the QR caption; with `qr`, as a QR code too. */
-function showPostAddress(base, qr) {
-  const link = postUrl(base, room);
-  document.getElementById('post-link').textContent = link;
-  document.getElementById('qr-url').textContent = link;
-  const img = document.getElementById('qr-img');
-  const src = '/qr.svg?text=' + encodeURIComponent(link);
-  if (qr && !qrBox.hidden && img.getAttribute('src') !== src) img.src = src;
-  img.alt = `QR code: ${link}`;
-}
-
-qrBox.hidden = !options.qr || roomError !== null;
-// The label says the same as the QR corner: shown only when the QR code is not.
-postLabel.hidden = options.hidePost || !qrBox.hidden || roomError !== null;
-// Fill in the page's own origin at once; the server's --public-url replaces it if it has one.
-// (The QR image is fetched once, for the final address.)
-showPostAddress(baseUrl(null), false);
-if (!roomError) loadSettings().then((settings) => showPostAddress(baseUrl(settings.public_url), true));
-
-// ---- start ----
 
 function relayout() {
   layout();
@@ -392,15 +362,10 @@ function relayout() {
   requestPump();
 }
 
+// The address corner first: the lanes end above it.
+setUpPostAddress(room, { showQr: options.qr, hideLabel: options.hidePost, valid: roomError === null, onResize: relayout });
 layout();
 addEventListener('resize', relayout);
-// The QR corner's height decides where the lanes end: follow it (its caption wraps
-// differently once the public URL is known, and fonts may load late).
-let qrHeight = qrBox.getBoundingClientRect().height;
-new ResizeObserver(() => {
-  const h = qrBox.getBoundingClientRect().height;
-  if (h !== qrHeight) { qrHeight = h; relayout(); }
-}).observe(qrBox);
 
 if (roomError) {
   onState('error', roomError);
