@@ -111,4 +111,15 @@ describe('post page logic (mock server)', () => {
     assert.match(await waitPostState(post, 'sent'), /sent/);
     assert.deepEqual(post.problems, []);
   });
+
+  test('index page: the post link is the full --public-url address when the server has one', async () => {
+    const fake = new FakeServer();
+    const index = await openMock(browser, fake, '/', { phone: true, settings: { public_url: 'https://wall.example.org/' } });
+    pages.push(index);
+    await index.waitForFunction(() => document.getElementById('room-post').textContent.startsWith('https:'), null, { timeout: WAIT_MS });
+    assert.equal(await index.locator('#room-post').textContent(), 'https://wall.example.org/post?room=main');
+    await index.locator('#room').fill('hall-2');
+    assert.equal(await index.locator('#room-post').getAttribute('href'), 'https://wall.example.org/post?room=hall-2');
+    assert.equal(await index.locator('#room-wall').getAttribute('href'), '/wall?room=hall-2', 'the wall link stays local');
+  });
 });
