@@ -27,9 +27,14 @@ export const WAIT_MS = 10_000;
 const LISTENING = /listening on (http:\/\/(127\.0\.0\.1):(\d+))/;
 
 export class Server {
-  /** @param {string[]} flags extra flags, e.g. ['--rate', '0'] (never --bind: we choose it) */
-  constructor(flags = []) {
+  /**
+   * @param {string[]} flags extra flags, e.g. ['--rate', '0'] (never --bind: we choose it)
+   * @param {{env?: object}} options env: variables added to the server's environment,
+   *   e.g. {DANMAKU_ADMIN_TOKEN: '...'}
+   */
+  constructor(flags = [], { env = {} } = {}) {
     this.flags = flags;
+    this.env = env;
     this.port = 0;
     this.url = null;
     this.proc = null;
@@ -54,7 +59,8 @@ export class Server {
 
   #startOnce(port) {
     const args = ['--bind', `127.0.0.1:${port}`, ...WWW_FLAGS, ...this.flags];
-    const proc = spawn(SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...this.env };
+    const proc = spawn(SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.proc = proc;
     const remember = (stream) => createInterface({ input: stream }).on('line', (line) => {
       this.log.push(line);
@@ -115,9 +121,9 @@ export class Server {
   }
 }
 
-/** Start a server with `flags`; resolves to the running Server. */
-export async function startServer(flags = []) {
-  const server = new Server(flags);
+/** Start a server with `flags` (and `options.env`); resolves to the running Server. */
+export async function startServer(flags = [], options = {}) {
+  const server = new Server(flags, options);
   await server.start(0);
   return server;
 }
@@ -172,6 +178,33 @@ export async function openPost(browser, base, query, { connected = true } = {}) 
   return page;
 }
 
+/** An admin token long enough for the server (16 characters at least). */
+export const ADMIN_TOKEN = 'browser-test-admin-token-0123456789';
+
+/**
+ * The moderation page (/admin) in its own phone-sized context. With `token`, it is typed
+ * into #admin-token and sent with #admin-login, and (unless `connected: false`) waited for
+ * until #status says connected.
+ */
+export async function openAdmin(browser, base, { token = null, connected = true, context: contextOptions = PHONE } = {}) {
+  const context = await browser.newContext(contextOptions);
+  const page = watch(await context.newPage());
+  await page.goto(`${base}/admin`);
+  if (token !== null) {
+    await page.locator('#admin-token').fill(token);
+    await page.locator('#admin-login').click();
+    if (connected) await waitConnected(page);
+  }
+  return page;
+}
+
+/** Wait until the post page's #status is in `state` (sent, held, error…); resolves to its text. */
+export async function waitPostState(post, state, timeout = WAIT_MS) {
+  await post.waitForFunction((state) => document.getElementById('status').dataset.state === state,
+    state, { timeout, polling: 50 });
+  return post.locator('#status').textContent();
+}
+
 export async function waitConnected(page, timeout = WAIT_MS) {
   await page.waitForFunction(
     () => document.getElementById('status')?.dataset.state === 'connected',
@@ -209,7 +242,8 @@ export async function waitForDanmaku(wall, text, timeout = WAIT_MS) {
 /**
  * In `page`, open a raw WebSocket to the room (same origin as the page), send each
  * object as JSON and collect the replies until `until(replies)` is true. Resolves to the
- * replies (parsed). The page's own connection is not involved.
+ * replies (parsed; the `hello` every connection starts with is left out). The page's own
+ * connection is not involved.
  */
 export async function rawExchange(page, room, objects, untilCount, timeout = WAIT_MS) {
   return page.evaluate(async ({ room, objects, untilCount, timeout }) => {
@@ -222,7 +256,9 @@ export async function rawExchange(page, room, objects, untilCount, timeout = WAI
     const done = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${replies.length} of ${untilCount} replies: ${JSON.stringify(replies)}`)), timeout);
       ws.onmessage = (e) => {
-        replies.push(JSON.parse(e.data));
+        const reply = JSON.parse(e.data);
+        if (reply.type === 'hello') return; // the greeting of every connection: not a reply
+        replies.push(reply);
         if (replies.length >= untilCount) { clearTimeout(timer); resolve(); }
       };
     });
@@ -254,7 +290,8 @@ export function rgb(hex) {
 /**
  * Record every comment the wall puts on show from now on (elements come and go as
  * they fly, so looking later is not enough). `window.__seen` = {ids: Set, texts: []}:
- * one entry per id, in the order they appeared. A comment counts once it is on stage
+ * one text per comment put on stage, in the order they appeared (a comment shown twice
+ * counts twice), and the set of their ids. A comment counts once it is on stage
  * (no longer `.measuring`); the observer fires at least once per frame that changes the
  * wall, and a comment stays on stage far longer than a frame.
  */
@@ -263,9 +300,12 @@ export async function recordWall(page) {
     const wall = document.getElementById('wall');
     const seen = { ids: new Set(), texts: [] };
     window.__seen = seen;
+    // One entry per element put on stage (a comment shown twice would be two elements):
+    // ids repeat across epochs, so they cannot be the key.
+    const counted = new WeakSet();
     const scan = () => {
       for (const el of wall.querySelectorAll('.danmaku:not(.measuring)')) {
-        if (!seen.ids.has(el.dataset.id)) { seen.ids.add(el.dataset.id); seen.texts.push(el.textContent); }
+        if (!counted.has(el)) { counted.add(el); seen.ids.add(el.dataset.id); seen.texts.push(el.textContent); }
       }
     };
     new MutationObserver(scan).observe(wall, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real-browser end-to-end tests: headless Debian Chromium driven by playwright-core.
 #   bash tests/browser/run.sh            (from anywhere; SCREENSHOT_DIR=... to choose where PNGs go)
-# Installs what is missing (Chromium and the Noto emoji/CJK fonts with apt-get, the npm
+# Installs what is missing (Chromium, the Noto emoji/CJK fonts and zbar-tools with apt-get, the npm
 # package with npm ci), builds the server, runs every tests/browser/*.test.mjs with Node's
 # test runner, and ends with "browser: N passed, M failed". Any failure fails the run,
 # including a failed install: nothing is ever skipped.
@@ -19,6 +19,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 installed fonts-noto-color-emoji || missing+=(fonts-noto-color-emoji)
 installed fonts-noto-cjk || missing+=(fonts-noto-cjk)
+command -v zbarimg >/dev/null || missing+=(zbar-tools) # decodes the wall's QR code (qr.test.mjs)
 command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} with apt-get"

@@ -1,6 +1,8 @@
 // Screenshots of what people see, saved to $SCREENSHOT_DIR (default target/screenshots):
 //   wall.png  1280×720, ~15 comments in flight: colours, sizes, scroll/top/bottom, Chinese, emoji;
-//   post.png  375×667 phone post page with a message typed and a colour chosen.
+//   post.png  375×667 phone post page with a message typed and a colour chosen;
+//   wall-qr.png  1280×720 wall with comments in flight and its QR corner (--public-url);
+//   admin.png  1280×800 moderation page: rooms, held posts, the feed, blocklist, bans.
 // Each is also checked: every comment on stage at once, and emoji and CJK text drawn with
 // real fonts (Noto Color Emoji, Noto CJK) rather than tofu boxes, as Chromium reports them.
 
@@ -9,7 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, openWall, openPost, closePage, recordWall, ensureScreenshotDir, rgb, WAIT_MS,
+  startServer, launchBrowser, openWall, openPost, openAdmin, closePage, recordWall, ensureScreenshotDir, rgb, rawExchange,
+  tempFile, ADMIN_TOKEN, WAIT_MS,
 } from './harness.mjs';
 
 const COMMENTS = [
@@ -74,7 +77,7 @@ describe('screenshots', () => {
   });
 
   test('wall.png: 15 varied comments in flight, emoji and CJK in real fonts', async () => {
-    const wall = await openWall(browser, server.url, 'room=shots&hidepost=0');
+    const wall = await openWall(browser, server.url, 'room=shots&qr=0');
     pages.push(wall);
     await recordWall(wall);
 
@@ -139,5 +142,62 @@ describe('screenshots', () => {
     const fonts = await fontsOf(post, '#preview span');
     assert.ok(fonts.some((f) => /emoji/i.test(f)), `emoji drawn with ${fonts}`);
     assert.ok(fonts.some((f) => /CJK/i.test(f)), `Chinese drawn with ${fonts}`);
+  });
+
+  // The second-round pictures need a server with --public-url and moderation: their own.
+  describe('with --public-url and moderation', () => {
+    let server2;
+    before(async () => {
+      server2 = await startServer(
+        ['--rate', '0', '--public-url', 'https://wall.example.org', '--blocklist', tempFile('blocklist.txt', 'spoiler\nbuy now\n')],
+        { env: { DANMAKU_ADMIN_TOKEN: ADMIN_TOKEN } });
+    });
+    after(async () => { await server2?.stop(); });
+
+    test('wall-qr.png: comments in flight and the QR corner with the public post address', async () => {
+      const wall = await openWall(browser, server2.url, 'room=main');
+      pages.push(wall);
+      await wall.waitForFunction(() => {
+        const img = document.getElementById('qr-img');
+        return img.getAttribute('src') && img.complete && img.naturalWidth > 0;
+      }, null, { timeout: WAIT_MS });
+      assert.equal(await wall.locator('#qr-url').textContent(), 'https://wall.example.org/post?room=main');
+      await recordWall(wall);
+      const some = COMMENTS.slice(0, 10).map(([msg, color, size, mode]) => ({ msg, color, size, mode }));
+      await wall.evaluate(async ({ comments, spacing }) => {
+        const ws = new WebSocket(`ws://${location.host}/ws?room=main`);
+        await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+        window.__shotSocket = ws;
+        comments.forEach((c, i) => setTimeout(() => ws.send(JSON.stringify(c)), i * spacing));
+      }, { comments: some, spacing: SPACING_MS });
+      await wall.waitForFunction((n) => window.__seen.ids.size >= n
+        && document.querySelectorAll('#wall .danmaku:not(.measuring)').length >= n, some.length, { timeout: WAIT_MS, polling: 'raf' });
+      await wall.waitForTimeout(500);
+      const file = path.join(dir, 'wall-qr.png');
+      await wall.screenshot({ path: file });
+      assertPng(file, 1280, 720);
+    });
+
+    test('admin.png: the moderation page with rooms, a held post, the feed, blocklist and a ban', async () => {
+      const admin = await openAdmin(browser, server2.url, { token: ADMIN_TOKEN, context: { viewport: { width: 1280, height: 800 } } });
+      pages.push(admin);
+      await admin.waitForSelector('#rooms .room[data-room="main"]', { timeout: WAIT_MS });
+      // A few posts for the feed, from a page's own socket in room "main".
+      await rawExchange(admin, 'main', COMMENTS.slice(0, 6).map(([msg, color, size, mode]) => ({ msg, color, size, mode })), 6);
+      // Hold room "stage" and post to it: a pending entry.
+      await rawExchange(admin, 'stage', [{ msg: 'hello' }], 1);
+      await admin.waitForSelector('#rooms .room[data-room="stage"]', { timeout: WAIT_MS });
+      await admin.locator('.room[data-room="stage"] .hold').check();
+      await admin.waitForFunction(() => document.querySelectorAll('#log li').length >= 1, null, { timeout: WAIT_MS });
+      await rawExchange(admin, 'stage', [{ msg: 'is this on topic? 🤔' }], 1);
+      await admin.waitForSelector('#pending .pending', { timeout: WAIT_MS });
+      await admin.locator('#ban-address').fill('203.0.113.7');
+      await admin.locator('#ban-address').press('Enter');
+      await admin.waitForSelector('#bans li', { timeout: WAIT_MS });
+      await admin.waitForSelector('#feed .post >> nth=5', { timeout: WAIT_MS });
+      const file = path.join(dir, 'admin.png');
+      await admin.screenshot({ path: file });
+      assertPng(file, 1280, 800);
+    });
   });
 });

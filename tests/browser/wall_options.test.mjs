@@ -1,5 +1,6 @@
 // The wall's URL options that an OBS overlay relies on: a transparent background, and
-// the "post at" label (shown by default with the post page's address, hidden on request).
+// the post page's address (a QR corner by default, a small label with qr=0, neither with
+// hidepost=1).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,13 +30,22 @@ describe('wall URL options', () => {
     await server?.stop();
   });
 
-  test('default: an opaque dark background and a "post at" label with the post page address', async () => {
+  test('default: an opaque dark background and a QR corner with the post page address', async () => {
     const wall = await open('room=opts');
     const bg = await backgrounds(wall);
     assert.notEqual(bg.htmlColor, TRANSPARENT, 'the default wall is not transparent');
+    assert.ok(await wall.locator('#qr').isVisible(), 'the QR corner is shown');
+    const caption = await wall.locator('#qr').textContent();
+    assert.ok(caption.includes(`${server.url}/post?room=opts`), caption);
+    // The label would only repeat the caption: hidden while the QR corner shows.
+    assert.equal(await wall.locator('#post-url').isHidden(), true);
+  });
+
+  test('?qr=0: no QR code, the "post at" label instead', async () => {
+    const wall = await open('room=opts&qr=0');
+    assert.equal(await wall.locator('#qr').isHidden(), true);
     assert.ok(await wall.locator('#post-url').isVisible(), 'the label is shown');
     const label = await wall.locator('#post-url').textContent();
-    assert.ok(label.includes('/post?room='), label);
     assert.ok(label.includes(`${server.url}/post?room=opts`), label);
   });
 
@@ -54,9 +64,14 @@ describe('wall URL options', () => {
     }
   });
 
-  test('?hidepost=1 hides the "post at" label', async () => {
+  test('?hidepost=1 hides the address, label and QR code; ?qr=1 brings the QR code back', async () => {
     const wall = await open('room=opts&hidepost=1');
-    assert.equal(await wall.locator('#post-url').isHidden(), true);
-    assert.equal(await wall.locator('#post-url').evaluate((el) => getComputedStyle(el).display), 'none');
+    for (const id of ['#post-url', '#qr']) {
+      assert.equal(await wall.locator(id).isHidden(), true, id);
+      assert.equal(await wall.locator(id).evaluate((el) => getComputedStyle(el).display), 'none', id);
+    }
+    const withQr = await open('room=opts&hidepost=1&qr=1');
+    assert.ok(await withQr.locator('#qr').isVisible(), 'qr=1 wins over hidepost=1');
+    assert.equal(await withQr.locator('#post-url').isHidden(), true);
   });
 });

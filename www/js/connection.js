@@ -3,7 +3,8 @@
 // What the post page and the wall have in common:
 //   * roomFromQuery(): which room this page belongs to (from its own ?room=...);
 //   * Connection: one WebSocket to /ws?room=NAME that reconnects by itself, forever,
-//     with exponential backoff and jitter, and reports its state as readable text;
+//     with exponential backoff and jitter, and reports its state as readable text
+//     (the wall adds since=/epoch= to each attempt through its `query` option);
 //   * isDark(): whether a comment's colour needs a light outline rather than a dark one.
 
 export const DEFAULT_ROOM = 'main';
@@ -31,10 +32,15 @@ export function isDark(hex) {
   return 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255) < 48;
 }
 
-/** The WebSocket URL for a room, on the same host as the page (wss when the page is https). */
-export function socketUrl(room) {
+/** A WebSocket URL for `path` on the same host as the page (wss when the page is https). */
+export function sameOriginSocket(path) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws?room=${encodeURIComponent(room)}`;
+  return `${scheme}//${location.host}${path}`;
+}
+
+/** The WebSocket URL for a room. */
+export function socketUrl(room) {
+  return sameOriginSocket(`/ws?room=${encodeURIComponent(room)}`);
 }
 
 // Backoff: about 1 s after the first failure, doubling up to 5 s, each delay
@@ -48,8 +54,11 @@ export class Connection {
   // onMessage(obj): each JSON object the server sends.
   // onState(state, text): state is 'connecting', 'connected' or 'waiting' (to retry);
   // text says it for people, e.g. "reconnecting in 3 s…".
-  constructor(room, { onMessage, onState }) {
+  // query(): optional, more query parameters for the next attempt, e.g. "&since=12&epoch=x"
+  // (asked afresh before every attempt).
+  constructor(room, { onMessage, onState, query = () => '' }) {
     this.url = socketUrl(room);
+    this.query = query;
     this.onMessage = onMessage;
     this.onState = onState;
     this.ws = null;
@@ -80,16 +89,19 @@ export class Connection {
     this.retryTimer = this.countdown = 0;
     this.onState('connecting', 'connecting…');
 
-    const ws = new WebSocket(this.url);
+    const ws = new WebSocket(this.url + this.query());
     this.ws = ws;
+    window.__danmakuSocket = ws; // for tests: close it to cut the connection
     const timeout = setTimeout(() => ws.close(), CONNECT_TIMEOUT_MS);
 
     ws.onopen = () => {
       clearTimeout(timeout);
+      if (this.ws !== ws) return;
       this.failures = 0;
       this.onState('connected', 'connected');
     };
     ws.onmessage = (event) => {
+      if (this.ws !== ws) return; // a socket we gave up on (see reconnectNow)
       let msg;
       try { msg = JSON.parse(event.data); } catch { return; } // not JSON: ignore
       if (msg && typeof msg === 'object') this.onMessage(msg);
@@ -99,6 +111,14 @@ export class Connection {
       clearTimeout(timeout);
       if (this.ws === ws) this.scheduleRetry();
     };
+  }
+
+  /** Drop the current socket (its messages are ignored from now on) and open a new one at once. */
+  reconnectNow() {
+    const old = this.ws;
+    this.ws = null;
+    old?.close();
+    this.connectNow();
   }
 
   scheduleRetry() {

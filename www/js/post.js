@@ -1,9 +1,13 @@
 // post.js — the phone page that sends danmaku to a room.
 //
-// Flow: the form is sent as one JSON text frame; the server broadcasts accepted
-// danmaku to everyone in the room, the sender included. So "sent" means: we saw our
-// own text come back as a danmaku. A rejection comes back to us alone as
-// {"type":"error","error":"..."}, and #status shows that reason word for word.
+// Flow: the form is sent as one JSON text frame carrying a `ref` of our own making
+// (unique per page: a counter and a random part). The server answers that post, to us
+// alone and with the same ref, by {"type":"ack","ref":R,"id":N} once it is broadcast,
+// {"type":"error","ref":R,"error":"..."} when it is refused (#status shows the reason
+// word for word), or {"type":"held","ref":R} when the room holds posts for review (an
+// ack follows if a moderator approves it while we are connected). Own posts are
+// recognised by ref alone, never by their text: two people may send the same words.
+// The room's broadcasts (danmaku, hello…) are not the post page's business.
 
 import { Connection, isDark, roomFromQuery } from '/js/connection.js';
 
@@ -24,9 +28,12 @@ const customColor = document.getElementById('custom-color');
 const codePoints = (text) => [...text].length;
 
 /** #status holds one line: the latest news, either about the connection or about the last post. */
-function setStatus(text, state) {
+function setStatus(text, state, id = null) {
   status.textContent = text;
-  status.dataset.state = state; // styles the dot: connecting | connected | waiting | sent | error
+  // The id of the danmaku our last post became (from its ack), for tests and curious people.
+  if (id === null) delete status.dataset.id;
+  else status.dataset.id = id;
+  status.dataset.state = state; // styles the dot: connecting | connected | waiting | sent | held | error
 }
 
 // ---- room ----
@@ -94,9 +101,14 @@ form.addEventListener('change', () => { updatePreview(); saveSettings(); });
 
 // ---- sending ----
 
-// Posts sent but not yet answered, oldest first. The server answers in order:
-// either our danmaku comes back (matched by its text) or an error arrives.
-const pending = [];
+// Posts sent and not yet settled, by ref: {text}. Held posts stay until approved (ack).
+const pending = new Map();
+// "p<counter>-<random>": the counter keeps refs unique on this page, the random part
+// tells this page from another one (the ref only has to be unique per connection, but a
+// random part costs nothing and makes logs easier to follow).
+const PAGE_TAG = Math.random().toString(36).slice(2, 8);
+let refCounter = 0;
+const nextRef = () => `p${++refCounter}-${PAGE_TAG}`;
 let noReplyTimer = 0;
 
 /** Local checks, so obvious mistakes don't need a round trip. null = looks fine. */
@@ -116,15 +128,16 @@ form.addEventListener('submit', (event) => {
   if (problem) { setStatus(problem, 'error'); msgBox.focus(); return; }
 
   const { color, size, mode } = form.elements;
-  const sent = conn.send({ msg: text, color: color.value, size: size.value, mode: mode.value });
+  const ref = nextRef();
+  const sent = conn.send({ msg: text, color: color.value, size: size.value, mode: mode.value, ref });
   if (!sent) { setStatus('not connected — message not sent', 'error'); return; }
 
-  pending.push(text);
+  pending.set(ref, { text });
   saveSettings();
   setStatus('sending…', 'connecting');
   clearTimeout(noReplyTimer);
   noReplyTimer = setTimeout(() => {
-    if (pending.length) setStatus('no reply from the server yet…', 'waiting');
+    if ([...pending.values()].some((p) => !p.held)) setStatus('no reply from the server yet…', 'waiting');
   }, NO_REPLY_MS);
 });
 
@@ -135,23 +148,30 @@ msgBox.addEventListener('keydown', (event) => {
 });
 
 function onMessage(msg) {
-  if (msg.type === 'danmaku') {
-    const i = pending.indexOf(msg.msg);
-    if (i === -1) return; // someone else's comment
-    pending.splice(i, 1);
+  // Only replies to our own posts carry our refs; everything else (hello, danmaku of
+  // the room, replies without a ref we know) is ignored, except a ref-less error.
+  const post = typeof msg.ref === 'string' ? pending.get(msg.ref) : undefined;
+  if (msg.type === 'ack' && post) {
+    pending.delete(msg.ref);
     clearTimeout(noReplyTimer);
-    setStatus('sent ✓', 'sent');
+    setStatus(post.held ? 'approved and sent ✓' : 'sent ✓', 'sent', Number.isSafeInteger(msg.id) ? msg.id : null);
     // Clear the box, unless the user has already started typing something else.
-    if (msgBox.value.trim() === msg.msg) { msgBox.value = ''; updatePreview(); }
-  } else if (msg.type === 'error') {
-    pending.shift(); // the oldest post is the one being refused
+    if (msgBox.value.trim() === post.text) { msgBox.value = ''; updatePreview(); }
+  } else if (msg.type === 'held' && post) {
+    post.held = true;
+    clearTimeout(noReplyTimer);
+    setStatus('held for review: a moderator will decide', 'held');
+    if (msgBox.value.trim() === post.text) { msgBox.value = ''; updatePreview(); }
+  } else if (msg.type === 'error' && (post || msg.ref === undefined)) {
+    // A ref-less error is about something we sent too (the server answers every post).
+    if (post) pending.delete(msg.ref);
     clearTimeout(noReplyTimer);
     setStatus(String(msg.error), 'error'); // verbatim
   }
 }
 
 function onState(state, text) {
-  if (state !== 'connected') pending.length = 0; // answers to those will never come
+  if (state !== 'connected') pending.clear(); // answers to those will never come
   setStatus(text, state);
 }
 

@@ -9,16 +9,28 @@
 //      animated with the Web Animations API (transform/opacity only: no layout);
 //   4. when its animation finishes, the element is removed and the queue retried.
 // Without a free lane it stays queued, retried as animations end and on a timer.
+//
+// Around that: the connection resumes where it left off (resume.js: hello, since, epoch;
+// replayed danmaku join the same queue, none twice), moderators' `delete` and `clear`
+// take comments off the screen and out of the queue at once, and a corner shows the
+// room's post address as text and as a QR code (#qr), which the lanes keep clear of.
 
 import { Connection, isDark, roomFromQuery } from '/js/connection.js';
+import { Resume, DEFAULT_REPLAY_MAX } from '/js/resume.js';
+import { qrReserve, setUpPostAddress } from '/js/wall-address.js';
 
 const wall = document.getElementById('wall');
 const status = document.getElementById('status');
-const postUrl = document.getElementById('post-url');
 
 // ---- options from the query string ----
 
 const params = new URLSearchParams(location.search);
+
+/** A yes/no option: `fallback` when absent; 0, false, no (any case) are no, anything else yes. */
+function flagParam(name, fallback) {
+  if (!params.has(name)) return fallback;
+  return !/^(0|false|no|off)$/i.test(params.get(name).trim());
+}
 
 /** A number from the query string, clamped to [min, max]; `fallback` when absent or not a number. */
 function numberParam(name, fallback, min, max) {
@@ -33,7 +45,12 @@ const options = {
   opacity: numberParam('opacity', 1, 0, 1), // of the comments
   area: numberParam('area', 1, 0.1, 1), // fraction of the height used by lanes
   maxLanes: Math.floor(numberParam('maxlanes', Infinity, 1, Infinity)),
-  hidePost: params.has('hidepost') && !/^(0|false|no)$/i.test(params.get('hidepost')),
+  hidePost: flagParam('hidepost', false),
+  // The QR code: shown unless ?qr=0; ?hidepost=1 (an overlay without the address) hides
+  // it too, unless ?qr=1 asks for it explicitly.
+  qr: flagParam('qr', !flagParam('hidepost', false)),
+  replay: flagParam('replay', false), // ?replay=1: show what the room still holds on first load
+  replayMax: Math.floor(numberParam('replaymax', DEFAULT_REPLAY_MAX, 0, 1000)),
 };
 
 /** ?bg=transparent (OBS), ?bg=000000, ?bg=%23223344, ?bg=navy… anything CSS accepts as a colour. */
@@ -75,7 +92,8 @@ function layout() {
 
   // A lane fits one line of medium text; large text takes two lanes (see spanOf).
   const baseLane = BASE_SIZES.medium * scale * LINE_HEIGHT;
-  const usable = H * options.area;
+  // Lanes stay above the QR corner (when shown), whatever `area` allows.
+  const usable = Math.max(baseLane, Math.min(H * options.area, H - qrReserve(H)));
   const fits = Math.max(1, Math.floor(usable / baseLane));
   laneCount = Math.min(fits, options.maxLanes);
   // Share the leftover pixels out so the lanes fill the area exactly,
@@ -262,12 +280,57 @@ function show(item, lane, span) {
   };
 }
 
+// ---- moderation: delete and clear (repeating either is harmless) ----
+
+/** Take a comment off the stage: stop its animation (which frees its lanes) and remove it. */
+function takeDown(el) {
+  for (const animation of el.getAnimations()) animation.cancel();
+  el.remove();
+}
+
+function deleteDanmaku(id) {
+  const keep = waiting.filter((item) => item.d.id !== id);
+  for (const item of waiting) if (item.d.id === id) item.el?.remove();
+  waiting.length = 0;
+  waiting.push(...keep);
+  for (const el of wall.querySelectorAll('.danmaku')) if (el.dataset.id === String(id)) takeDown(el);
+  wall.dataset.queued = waiting.length;
+  if (waiting.length) requestPump();
+}
+
+function clearWall() {
+  for (const item of waiting) item.el?.remove();
+  waiting.length = 0;
+  for (const el of wall.querySelectorAll('.danmaku')) takeDown(el);
+  scrollLanes.fill(null);
+  fixedLanes.fill(null);
+  wall.dataset.queued = 0;
+}
+
 // ---- messages from the server ----
 
 const MODES = ['scroll', 'top', 'bottom'];
+const resume = new Resume({ replayFirst: options.replay, replayMax: options.replayMax });
+let connection = null;
 
 function onMessage(m) {
-  if (m.type !== 'danmaku') return;
+  if (m.type === 'hello') {
+    if (resume.hello(m) === 'resync') connection.reconnectNow(); // a new epoch: fetch what it holds
+    if (m.recovered === false) wall.dataset.recovered = 'false'; // some were missed for good
+  } else if (m.type === 'delete') {
+    deleteDanmaku(m.id);
+  } else if (m.type === 'clear') {
+    clearWall();
+  } else if (m.type === 'danmaku') {
+    if (resume.accept(m) === 'show') showDanmaku(m);
+  }
+  if (resume.epoch !== null) {
+    wall.dataset.epoch = resume.epoch;
+    wall.dataset.last = resume.last;
+  }
+}
+
+function showDanmaku(m) {
   // Trust nothing: fall back to defaults rather than render something odd.
   enqueue({
     id: m.id,
@@ -289,22 +352,24 @@ function onState(state, text) {
 
 // ---- start ----
 
-layout();
-addEventListener('resize', () => {
+const { room, error: roomError } = roomFromQuery();
+document.title = `Danmaku wall · ${room}`;
+
+function relayout() {
   layout();
   // Waiting comments were measured at the old size: measure them again.
   for (const item of waiting) { item.el?.remove(); item.el = null; }
   requestPump();
-});
+}
 
-const { room, error: roomError } = roomFromQuery();
-document.title = `Danmaku wall · ${room}`;
-const link = `${location.origin}/post?room=${encodeURIComponent(room)}`;
-document.getElementById('post-link').textContent = link;
-postUrl.hidden = options.hidePost || roomError !== null;
+// The address corner first: the lanes end above it.
+setUpPostAddress(room, { showQr: options.qr, hideLabel: options.hidePost, valid: roomError === null, onResize: relayout });
+layout();
+addEventListener('resize', relayout);
 
 if (roomError) {
   onState('error', roomError);
 } else {
-  new Connection(room, { onMessage, onState }).connectNow();
+  connection = new Connection(room, { onMessage, onState, query: () => resume.query() });
+  connection.connectNow();
 }
