@@ -4,6 +4,7 @@
 //! connection, broadcast this frame to that room, close that connection), which the shell
 //! performs. No sockets, no clock reads: the shell passes the time in.
 
+pub mod admin;
 pub mod metrics;
 pub mod route;
 
@@ -17,6 +18,7 @@ use crate::wall::room::RoomId;
 use crate::wall::{Accepted, Checked, Member, Wall};
 use crate::wire::close::CloseCode;
 use crate::wire::frame::{self, Opcode};
+use admin::{AdminSession, Admins};
 use metrics::Counters;
 use route::{Route, WallRoute};
 
@@ -36,6 +38,8 @@ pub enum Action {
     Broadcast { room: RoomId, frame: Rc<[u8]> },
     /// Close connection `to` with this code (RFC 6455 §7.4).
     Close { to: usize, code: CloseCode, reason: &'static str },
+    /// Rewrite the `--blocklist` file with this text (atomically).
+    SaveBlocklist(String),
 }
 
 /// The time as the shell read it: the monotonic clock for deadlines, the wall clock (Unix
@@ -53,12 +57,14 @@ pub enum Session {
     Wall(Member),
     /// `/echo`.
     Echo,
+    /// `/admin/ws`: a moderator (signed in or not yet).
+    Admin(AdminSession),
 }
 
 impl Session {
-    /// An authenticated or authenticating moderator (`/admin/ws`).
+    /// A moderator's connection (`/admin/ws`).
     pub fn is_admin(&self) -> bool {
-        false
+        matches!(self, Session::Admin(_))
     }
 }
 
@@ -77,6 +83,9 @@ pub struct App {
     pub counters: Counters,
     /// The moderation token; `None`: moderation is off.
     pub admin_token: Option<String>,
+    pub admins: Admins,
+    /// `--blocklist FILE` was given: admin edits are saved to it.
+    pub persist_blocklist: bool,
 }
 
 impl App {
@@ -89,6 +98,8 @@ impl App {
             metrics: config.metrics,
             counters: Counters::default(),
             admin_token: config.admin_token.clone(),
+            admins: Admins::default(),
+            persist_blocklist: config.blocklist.is_some(),
         }
     }
 
@@ -97,8 +108,10 @@ impl App {
     pub fn open(&mut self, token: usize, route: Route, now: Instant, actions: &mut Vec<Action>) -> Session {
         match route {
             Route::Echo => Session::Echo,
+            Route::Admin { client } => self.open_admin(token, client, now),
             Route::Wall(route) => match self.wall.join(&route.room, token, route.client, now) {
                 Ok(member) => {
+                    self.admins.room_changed(member.room);
                     self.greet(token, &member, &route, actions);
                     Session::Wall(member)
                 }
@@ -143,6 +156,7 @@ impl App {
     ) {
         let (opcode, data) = (message.opcode, &message.data[..]);
         match session {
+            Session::Admin(admin) => self.admin_message(token, admin, message, time, actions),
             Session::Echo => {
                 actions.push(Action::Send { to: token, frame: Frame::Owned(frame::server_frame(opcode, data)) })
             }
@@ -154,9 +168,13 @@ impl App {
             Session::Wall(member) => {
                 let text = String::from_utf8_lossy(data); // Valid already: ws_conn checked it.
                 match self.wall.check(token, member, &text, time.now) {
-                    Checked::Accept(post) => self.accepted(token, post, time, actions),
+                    Checked::Accept(post) => self.accepted(Some(token), post, time, actions),
                     Checked::Hold(held) => {
                         self.counters.posts_held += 1;
+                        self.feed_pending(&held, actions);
+                        if let Some(r) = self.wall.rooms.get_mut(member.room) {
+                            r.pinned = true;
+                        }
                         let json = danmaku::held_json(held.reference.as_deref());
                         actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&json)) });
                     }
@@ -169,13 +187,15 @@ impl App {
         }
     }
 
-    /// A post that passed the pipeline (or was approved): numbered, broadcast, acked to its
-    /// sender `token` (if still connected and it gave a `ref`).
-    fn accepted(&mut self, token: usize, post: Accepted, time: Time, actions: &mut Vec<Action>) {
+    /// A post that passed the pipeline (or was approved): numbered, broadcast, shown to the
+    /// admins, acked to its sender `token` (if still connected and it gave a `ref`).
+    fn accepted(&mut self, token: Option<usize>, post: Accepted, time: Time, actions: &mut Vec<Action>) {
         let Some(sequenced) = self.wall.sequence(&post, time.now, time.unix_ms) else { return };
         self.counters.posts_accepted += 1;
         actions.push(Action::Broadcast { room: sequenced.room, frame: sequenced.frame });
-        if let Some(reference) = post.reference {
+        self.feed_post(sequenced.room, sequenced.id, &post, time.unix_ms, actions);
+        self.admins.room_changed(sequenced.room);
+        if let (Some(token), Some(reference)) = (token, post.reference) {
             let ack = text_frame(&danmaku::ack_json(&reference, sequenced.id));
             actions.push(Action::Send { to: token, frame: Frame::Owned(ack) });
         }
@@ -183,14 +203,22 @@ impl App {
 
     /// Connection `token` has closed.
     pub fn close(&mut self, token: usize, session: &Session) {
-        if let Session::Wall(_) = session {
-            self.wall.leave(token);
+        match session {
+            Session::Wall(member) => {
+                self.admins.room_changed(member.room);
+                self.wall.leave(token);
+            }
+            Session::Admin(_) => self.close_admin(token),
+            Session::Echo => {}
         }
     }
 
-    /// Housekeeping, about once a second: history expiry, forgotten rooms.
-    pub fn tick(&mut self, now: Instant) {
+    /// Housekeeping, a few times a second: history expiry, forgotten rooms, bans and slow
+    /// mode entries that ran out, admin sign-in deadlines and `room` updates.
+    pub fn tick(&mut self, now: Instant, actions: &mut Vec<Action>) {
         self.wall.rooms.expire(now);
+        self.wall.bans.purge(now);
+        self.admin_tick(now, actions);
     }
 
     /// Whether `/admin` is served.

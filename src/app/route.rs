@@ -3,6 +3,7 @@
 //! out (a page to look up, an endpoint's content, a refusal, or an upgrade to a route).
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::protocol::http_conn::{Answer, Content};
 use crate::wall::room::valid_room_name;
@@ -18,6 +19,8 @@ pub enum Route {
     Wall(WallRoute),
     /// `/echo`: every message back to its sender (for conformance suites).
     Echo,
+    /// `/admin/ws`: the moderation endpoint.
+    Admin { client: IpAddr },
 }
 
 /// Where a wall connects, and where it resumes from.
@@ -52,7 +55,7 @@ const BAD_REQUEST: Routed = Routed::Answer(Answer::Refuse(Status::BadRequest, &[
 
 impl App {
     /// Routes one `GET`/`HEAD` request.
-    pub fn route(&self, head: &RequestHead<'_>, client: IpAddr) -> Routed {
+    pub fn route(&self, head: &RequestHead<'_>, client: IpAddr, now: Instant) -> Routed {
         let query = head.query().unwrap_or("");
         match head.path() {
             "/ws" => match parse_wall_route(query, client) {
@@ -79,7 +82,14 @@ impl App {
                     BAD_REQUEST
                 }
             },
-            "/admin" | "/admin.html" if !self.moderation_on() => NOT_FOUND,
+            "/admin" | "/admin.html" | "/admin/ws" if !self.moderation_on() => NOT_FOUND,
+            "/admin/ws" => match self.admins.limiter.check(client, now) {
+                Ok(()) => Routed::Answer(Answer::Upgrade { route: Route::Admin { client }, cross_origin: false }),
+                Err(_) => {
+                    log::warn!("429 for /admin/ws from {client}: too many failed sign-ins");
+                    Routed::Answer(Answer::Refuse(Status::TooManyRequests, &[("Retry-After", "60")]))
+                }
+            },
             _ => Routed::Page,
         }
     }

@@ -26,7 +26,7 @@ impl Responder for Router {
     type Route = Route;
 
     fn respond(&mut self, head: &RequestHead<'_>, client: IpAddr) -> Answer<Route> {
-        match self.app.route(head, client) {
+        match self.app.route(head, client, Instant::now()) {
             Routed::Answer(answer) => answer,
             Routed::Metrics | Routed::Health => Answer::Refuse(Status::NotImplemented, &[]),
             Routed::Page => match self.pages.lookup(head.path()) {

@@ -11,6 +11,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 
 use crate::app::Session;
+use crate::app::metrics::CloseReason;
 use crate::protocol::http_conn::HttpConn;
 use crate::protocol::ws_conn::WsConn;
 use crate::server::lifecycle::Lifecycle;
@@ -39,6 +40,8 @@ pub struct Connection {
     pub writable_interest: bool,
     /// The time of this connection's live timer entry.
     pub scheduled: Option<Instant>,
+    /// Why the server began to close it, if it did (`danmaku_closed_total`).
+    pub closed_because: Option<CloseReason>,
 }
 
 impl Connection {

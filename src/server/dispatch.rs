@@ -5,7 +5,7 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::app::metrics::Gauges;
+use crate::app::metrics::{CloseReason, Gauges};
 use crate::app::route::Route;
 use crate::app::{Action, App, Frame};
 use crate::protocol::http_conn::{HttpEvent, HttpRules};
@@ -33,7 +33,7 @@ impl Server {
                     peer: conn.peer.ip(),
                     trust: &self.config.trust_proxy,
                 };
-                let mut responder = PageResponder { app: &self.app, pages: &mut self.pages, gauges, healthy };
+                let mut responder = PageResponder { app: &self.app, pages: &mut self.pages, gauges, healthy, now };
                 let mut events = Vec::new();
                 http.on_bytes(data, now, &rules, &mut responder, &mut events);
                 self.on_http_events(token, events, now);
@@ -150,13 +150,25 @@ impl Server {
                     }
                 }
                 Action::Close { to, code, reason } => self.close_websocket(to, code, reason, now),
+                Action::SaveBlocklist(text) => self.save_blocklist(&text),
             }
+        }
+    }
+
+    /// An admin edited the blocklist: the `--blocklist` file is rewritten atomically, so a
+    /// crash leaves the old list or the new one, never half of one.
+    fn save_blocklist(&self, text: &str) {
+        let Some(path) = &self.config.blocklist else { return };
+        match crate::server::atomic_file::write_atomically(path, text.as_bytes()) {
+            Ok(()) => log::info!("blocklist saved to {}", path.display()),
+            Err(e) => log::error!("could not save the blocklist to {}: {e}", path.display()),
         }
     }
 
     /// Starts a WebSocket's closing handshake with `code`; other connections just close.
     pub(super) fn close_websocket(&mut self, token: usize, code: CloseCode, reason: &str, now: Instant) {
         let Some(conn) = self.conns.get_mut(token) else { return };
+        conn.closed_because.get_or_insert(CloseReason::Server);
         match &mut conn.protocol {
             Protocol::Http(_) => self.start_closing(token, now),
             Protocol::WebSocket(ws, _) => {
@@ -173,6 +185,7 @@ impl Server {
     fn close_slow(&mut self, token: usize, now: Instant) {
         let Some(conn) = self.conns.get_mut(token) else { return };
         log::info!("{} fell {} bytes behind: closing with 1008", conn.peer, conn.out.pending());
+        conn.closed_because = Some(CloseReason::Slow);
         conn.out.drop_unstarted();
         self.close_websocket(token, CloseCode::POLICY_VIOLATION, "too far behind: backlog over --max-backlog", now);
     }

@@ -39,8 +39,9 @@ const SCRATCH_SIZE: usize = 64 * 1024;
 /// connection of ours has closed (another process may have freed some).
 const ACCEPT_RETRY: Duration = Duration::from_millis(250);
 
-/// How often the application's housekeeping (history expiry) runs.
-const TICK: Duration = Duration::from_secs(1);
+/// How often the application's housekeeping runs (history expiry, admin sign-in deadlines
+/// and `room` updates, which the contract wants within 1 s).
+const TICK: Duration = Duration::from_millis(200);
 
 /// Binds, then serves until SIGINT/SIGTERM.
 pub fn run(config: Config) -> io::Result<()> {
@@ -179,7 +180,9 @@ impl Server {
         self.fire_timers(now);
         if now >= self.next_tick {
             self.next_tick = now + TICK;
-            self.app.tick(now);
+            let mut actions = Vec::new();
+            self.app.tick(now, &mut actions);
+            self.perform(actions, now);
         }
         self.flush_if_due(now);
         self.conns.end_turn();
@@ -221,6 +224,7 @@ impl Server {
                 queued: false,
                 writable_interest: false,
                 scheduled: None,
+                closed_because: None,
             });
             let Some(conn) = self.conns.get_mut(id.token) else { continue };
             if let Err(e) = self.poll.registry().register(&mut conn.socket, Token(id.token), Interest::READABLE) {

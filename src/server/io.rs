@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use mio::{Interest, Token};
 
+use crate::app::metrics::CloseReason;
 use crate::server::connections::{Connection, Protocol};
 use crate::server::event_loop::Server;
 use crate::server::output::{Chunk, Flushed};
@@ -145,6 +146,7 @@ impl Server {
     /// Closes a connection at once; a WebSocket leaves the application first.
     pub(super) fn drop_conn(&mut self, token: usize, why: &str, now: Instant) {
         let Some(conn) = self.conns.remove(token) else { return };
+        self.app.counters.closed(conn.closed_because.unwrap_or_else(|| close_reason(why)));
         if let Protocol::WebSocket(_, session) = &conn.protocol {
             log::debug!("{} WebSocket closed: {why}", conn.peer);
             self.app.close(token, session);
@@ -157,6 +159,17 @@ impl Server {
             self.accept_retry = None;
             self.accept(now);
         }
+    }
+}
+
+/// The metrics label for a connection the server did not choose to close.
+fn close_reason(why: &str) -> CloseReason {
+    if why == "closed by peer" {
+        CloseReason::Peer
+    } else if why.starts_with("read error") || why.starts_with("write error") || why.starts_with("reregister") {
+        CloseReason::Error
+    } else {
+        CloseReason::Timeout // the close, heartbeat or request deadlines
     }
 }
 

@@ -21,13 +21,14 @@ pub struct PageResponder<'a> {
     pub gauges: Gauges,
     /// Whether this node serves (`/healthz`): not while shutting down.
     pub healthy: bool,
+    pub now: Instant,
 }
 
 impl Responder for PageResponder<'_> {
     type Route = Route;
 
     fn respond(&mut self, head: &RequestHead<'_>, client: IpAddr) -> Answer<Route> {
-        match self.app.route(head, client) {
+        match self.app.route(head, client, self.now) {
             Routed::Answer(answer) => answer,
             Routed::Metrics => {
                 let text = metrics::render(&self.app.counters, &self.gauges);

@@ -304,16 +304,6 @@ pub fn clear_json() -> String {
     "{\"type\":\"clear\"}".to_string()
 }
 
-/// `{"type":"held"}` (with the post's `"ref"` when it carried one), to the poster only.
-pub fn held_json(reference: Option<&str>) -> String {
-    let mut out = String::from("{\"type\":\"held\"");
-    if let Some(r) = reference {
-        put_str(&mut out, "ref", r);
-    }
-    out.push('}');
-    out
-}
-
 #[cfg(test)]
 #[path = "admin_msg_tests.rs"]
 mod tests;

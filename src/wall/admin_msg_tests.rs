@@ -171,8 +171,6 @@ fn admin_frames_golden() {
 fn wall_frames_golden() {
     assert_eq!(delete_json(12), r#"{"type":"delete","id":12}"#);
     assert_eq!(clear_json(), r#"{"type":"clear"}"#);
-    assert_eq!(held_json(None), r#"{"type":"held"}"#);
-    assert_eq!(held_json(Some("r\"1")), r#"{"type":"held","ref":"r\"1"}"#);
 }
 
 #[test]
@@ -188,7 +186,6 @@ fn every_frame_is_json_the_parser_reads_back() {
         state_json(&rooms, ["a\u{2028}"], &[(ip("10.0.0.1"), 3)]),
         room_json(&rooms[0]),
         pending_json("r", "k", &view, ip("::1")),
-        held_json(Some("x")),
         error_json("\u{0}"),
     ] {
         assert!(json::parse(&text, 4).is_ok(), "{text}");
