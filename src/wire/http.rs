@@ -206,53 +206,63 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
     };
     let mut content_length_seen = false;
     for h in req.headers.iter() {
-        let name = h.name;
-        let value = trim(h.value);
-        let once = |slot: &mut Option<&'b [u8]>| {
-            if slot.is_some() {
-                return Err(HeadError::Malformed);
-            }
-            *slot = Some(value);
-            Ok(())
-        };
-        if name.eq_ignore_ascii_case("host") {
-            once(&mut head.host)?;
-        } else if name.eq_ignore_ascii_case("connection") {
-            for token in tokens(value) {
-                head.connection_close |= token.eq_ignore_ascii_case(b"close");
-                head.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-                head.connection_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
-            }
-        } else if name.eq_ignore_ascii_case("upgrade") {
-            // RFC 9110 §7.8: a list of protocol[/version]; RFC 6455 wants "websocket".
-            head.upgrade_websocket |= tokens(value).any(|t| t.eq_ignore_ascii_case(b"websocket"));
-        } else if name.eq_ignore_ascii_case("sec-websocket-key") {
-            once(&mut head.ws_key)?;
-        } else if name.eq_ignore_ascii_case("sec-websocket-version") {
-            once(&mut head.ws_version)?;
-        } else if name.eq_ignore_ascii_case("origin") {
-            once(&mut head.origin)?;
-        } else if name.eq_ignore_ascii_case("if-none-match") {
-            once(&mut head.if_none_match)?;
-        } else if name.eq_ignore_ascii_case("x-forwarded-for") {
-            head.forwarded_for.push(value);
-        } else if name.eq_ignore_ascii_case("content-length") {
-            // RFC 9112 §6.3: several differing lengths are unrecoverable; we refuse any repeat.
-            if content_length_seen {
-                return Err(HeadError::Malformed);
-            }
-            content_length_seen = true;
-            let digits =
-                std::str::from_utf8(value).ok().filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
-            match digits {
-                Some(d) => head.has_body |= d.bytes().any(|b| b != b'0'),
-                None => return Err(HeadError::Malformed),
-            }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            head.has_body = true;
-        }
+        read_header(&mut head, h.name, trim(h.value), &mut content_length_seen)?;
     }
     Ok(Some((head, len)))
+}
+
+/// Records one header field of a request head: the ones the server looks at, each at most
+/// once where a repeat would be ambiguous (RFC 9110 §5.3).
+fn read_header<'b>(
+    head: &mut RequestHead<'b>,
+    name: &str,
+    value: &'b [u8],
+    content_length_seen: &mut bool,
+) -> Result<(), HeadError> {
+    let once = |slot: &mut Option<&'b [u8]>| {
+        if slot.is_some() {
+            return Err(HeadError::Malformed);
+        }
+        *slot = Some(value);
+        Ok(())
+    };
+    if name.eq_ignore_ascii_case("host") {
+        once(&mut head.host)?;
+    } else if name.eq_ignore_ascii_case("connection") {
+        for token in tokens(value) {
+            head.connection_close |= token.eq_ignore_ascii_case(b"close");
+            head.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            head.connection_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
+        }
+    } else if name.eq_ignore_ascii_case("upgrade") {
+        // RFC 9110 §7.8: a list of protocol[/version]; RFC 6455 wants "websocket".
+        head.upgrade_websocket |= tokens(value).any(|t| t.eq_ignore_ascii_case(b"websocket"));
+    } else if name.eq_ignore_ascii_case("sec-websocket-key") {
+        once(&mut head.ws_key)?;
+    } else if name.eq_ignore_ascii_case("sec-websocket-version") {
+        once(&mut head.ws_version)?;
+    } else if name.eq_ignore_ascii_case("origin") {
+        once(&mut head.origin)?;
+    } else if name.eq_ignore_ascii_case("if-none-match") {
+        once(&mut head.if_none_match)?;
+    } else if name.eq_ignore_ascii_case("x-forwarded-for") {
+        head.forwarded_for.push(value);
+    } else if name.eq_ignore_ascii_case("content-length") {
+        // RFC 9112 §6.3: several differing lengths are unrecoverable; we refuse any repeat.
+        if *content_length_seen {
+            return Err(HeadError::Malformed);
+        }
+        *content_length_seen = true;
+        let digits =
+            std::str::from_utf8(value).ok().filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+        match digits {
+            Some(d) => head.has_body |= d.bytes().any(|b| b != b'0'),
+            None => return Err(HeadError::Malformed),
+        }
+    } else if name.eq_ignore_ascii_case("transfer-encoding") {
+        head.has_body = true;
+    }
+    Ok(())
 }
 
 /// The origin-form (`/path?query`) of a request target. RFC 9112 §3.2.2: a server MUST
