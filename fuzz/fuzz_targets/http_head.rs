@@ -25,7 +25,7 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use common::{Rng, cut_points, pieces, splittings};
-use danmaku_wall::pages::Pages;
+use danmaku_wall::server::pages::Pages;
 use danmaku_wall::protocol::http_conn::{Endpoint, HttpConn, HttpContext, HttpEvent};
 use danmaku_wall::wire::http::{HEADER_SLOTS, HeadError, HeadLimits, parse_head};
 use libfuzzer_sys::fuzz_target;

@@ -3,7 +3,7 @@
 use super::*;
 use crate::app::App;
 use crate::app::route::{Route, Routed, WallRoute};
-use crate::pages::Pages;
+use crate::server::pages::Pages;
 use crate::wall::Wall;
 use crate::wall::blocklist::Blocklist;
 use crate::wall::history::HistoryLimits;

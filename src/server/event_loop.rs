@@ -16,7 +16,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::app::{App, Time};
 use crate::config::Config;
-use crate::pages::Pages;
+use crate::server::pages::Pages;
 use crate::protocol::http_conn::HttpConn;
 use crate::server::connections::{Connection, Connections, Protocol};
 use crate::server::lifecycle::Lifecycle;
