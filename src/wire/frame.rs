@@ -351,12 +351,19 @@ mod tests {
         for (i, b) in whole.iter().enumerate() {
             assert_eq!(*b, data[i] ^ key[i % 4]);
         }
-        for split in [1, 2, 3, 5, 7, 500, 999] {
+        for split in 0..=data.len() {
             let mut pieces = data.clone();
             let (a, b) = pieces.split_at_mut(split);
             apply_mask(a, key, 0);
             apply_mask(b, key, split);
             assert_eq!(pieces, whole, "split {split}");
+        }
+        for size in 1..=data.len() {
+            let mut pieces = data.clone();
+            for (i, piece) in pieces.chunks_mut(size).enumerate() {
+                apply_mask(piece, key, i * size);
+            }
+            assert_eq!(pieces, whole, "pieces of {size}");
         }
     }
 }
