@@ -198,6 +198,7 @@ impl WsConn {
                 None => self.read_header(input, events),
                 Some(frame) => self.read_payload(frame, input, events),
             };
+            // Both readers return at most `input.len()` (see their `take`), so in bounds.
             input = &mut input[consumed..];
         }
     }
@@ -208,6 +209,7 @@ impl WsConn {
         let take = (MAX_HEADER_LEN - have).min(input.len());
         // `have` < 14 (a complete header is never kept) and `take` ≤ 14 − `have`, ≤ input.
         self.header[have..have + take].copy_from_slice(&input[..take]);
+        // `have + take` ≤ 14 = `header.len()`, as above.
         match FrameHeader::decode(&self.header[..have + take]) {
             Ok(None) => {
                 self.header_len = (have + take) as u8;
@@ -270,6 +272,8 @@ impl WsConn {
 
     /// Reads (part of) a payload; returns how many bytes of `input` it used.
     fn read_payload(&mut self, mut frame: InFrame, input: &mut [u8], events: &mut Vec<WsEvent>) -> usize {
+        // `received` < `payload_len` while a frame is in progress (`end_frame` ends it on
+        // equality), so no underflow; `take` ≤ `input.len()`, so the slice is in bounds.
         let remaining = frame.header.payload_len - frame.received;
         let take = remaining.min(input.len() as u64) as usize;
         let chunk = &mut input[..take];

@@ -137,6 +137,7 @@ pub fn origin_allowed(origin: &[u8], host: &[u8], allowed: &[String]) -> bool {
 
 fn split_scheme(origin: &[u8]) -> Option<(&[u8], &[u8])> {
     let pos = origin.windows(3).position(|w| w == b"://")?;
+    // A window of 3 starts at `pos`, so `pos + 3` ≤ `origin.len()`: both slices are in bounds.
     Some((&origin[..pos], &origin[pos + 3..]))
 }
 
