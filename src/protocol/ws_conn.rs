@@ -225,7 +225,8 @@ impl WsConn {
                         self.end_frame(events);
                     }
                 }
-                // `have` bytes did not make a header, so the header is longer: no underflow.
+                // `have` bytes did not make a header, so the header is longer: no underflow;
+                // it was decoded from `have + take` bytes, so this is ≤ `take` ≤ `input.len()`.
                 len - have
             }
             Err(e) => {
