@@ -7,7 +7,6 @@
 //! [`WsConn::next_wake`] says when it needs calling. Every protocol error becomes a close
 //! code in one place, [`ProtocolError::close_code`].
 
-use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -150,8 +149,8 @@ pub struct WsConn {
     /// ping still waiting for any frame from the peer.
     next_ping: Option<Instant>,
     unanswered_ping: Option<Instant>,
-    /// Client role: state of the masking-key generator.
-    mask_state: Cell<u32>,
+    /// Client role: state of the masking-key generator (xorshift32, never zero).
+    mask_state: u32,
 }
 
 impl WsConn {
@@ -167,14 +166,14 @@ impl WsConn {
             control: Vec::new(),
             next_ping: limits.ping_interval.map(|i| now + i),
             unanswered_ping: None,
-            mask_state: Cell::new(0x9E37_79B9),
+            mask_state: 0x9E37_79B9,
         }
     }
 
     /// Seeds the client's masking keys (RFC 6455 §5.3 wants them unpredictable to
     /// JavaScript in a browser; this generator is for the load generator and tests).
-    pub fn with_mask_seed(self, seed: u32) -> Self {
-        self.mask_state.set(seed | 1);
+    pub fn with_mask_seed(mut self, seed: u32) -> Self {
+        self.mask_state = seed | 1;
         self
     }
 
@@ -199,6 +198,7 @@ impl WsConn {
                 None => self.read_header(input, events),
                 Some(frame) => self.read_payload(frame, input, events),
             };
+            // Both readers return at most `input.len()` (see their `take`), so in bounds.
             input = &mut input[consumed..];
         }
     }
@@ -209,6 +209,7 @@ impl WsConn {
         let take = (MAX_HEADER_LEN - have).min(input.len());
         // `have` < 14 (a complete header is never kept) and `take` ≤ 14 − `have`, ≤ input.
         self.header[have..have + take].copy_from_slice(&input[..take]);
+        // `have + take` ≤ 14 = `header.len()`, as above.
         match FrameHeader::decode(&self.header[..have + take]) {
             Ok(None) => {
                 self.header_len = (have + take) as u8;
@@ -224,7 +225,8 @@ impl WsConn {
                         self.end_frame(events);
                     }
                 }
-                // `have` bytes did not make a header, so the header is longer: no underflow.
+                // `have` bytes did not make a header, so the header is longer: no underflow;
+                // it was decoded from `have + take` bytes, so this is ≤ `take` ≤ `input.len()`.
                 len - have
             }
             Err(e) => {
@@ -271,6 +273,8 @@ impl WsConn {
 
     /// Reads (part of) a payload; returns how many bytes of `input` it used.
     fn read_payload(&mut self, mut frame: InFrame, input: &mut [u8], events: &mut Vec<WsEvent>) -> usize {
+        // `received` < `payload_len` while a frame is in progress (`end_frame` ends it on
+        // equality), so no underflow; `take` ≤ `input.len()`, so the slice is in bounds.
         let remaining = frame.header.payload_len - frame.received;
         let take = remaining.min(input.len() as u64) as usize;
         let chunk = &mut input[..take];
@@ -316,7 +320,8 @@ impl WsConn {
             // response ... [with] identical Application data".
             Opcode::Ping => {
                 if self.state == State::Open {
-                    let pong = self.frame_bytes(Opcode::Pong, &self.control);
+                    let data = std::mem::take(&mut self.control);
+                    let pong = self.frame_bytes(Opcode::Pong, &data);
                     events.push(WsEvent::Send(pong));
                 }
             }
@@ -407,23 +412,23 @@ impl WsConn {
     }
 
     /// A whole frame as this role sends it: masked with a fresh key by a client (§5.3),
-    /// unmasked by a server (§5.1).
-    pub fn frame_bytes(&self, opcode: Opcode, payload: &[u8]) -> Vec<u8> {
+    /// unmasked by a server (§5.1). `&mut self`: a client's key generator advances.
+    pub fn frame_bytes(&mut self, opcode: Opcode, payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(MAX_HEADER_LEN + payload.len());
         frame::encode_frame(&mut out, true, opcode, payload, self.next_mask());
         out
     }
 
-    fn next_mask(&self) -> Option<[u8; 4]> {
+    fn next_mask(&mut self) -> Option<[u8; 4]> {
         match self.role {
             Role::Server => None,
             Role::Client => {
                 // xorshift32: cheap and never zero; see `with_mask_seed`.
-                let mut x = self.mask_state.get();
+                let mut x = self.mask_state;
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
-                self.mask_state.set(x);
+                self.mask_state = x;
                 Some(x.to_le_bytes())
             }
         }

@@ -1,4 +1,7 @@
-//! Tests of [`WsConn`](super::WsConn): every rule fed as bytes, split at every offset.
+//! Tests of [`WsConn`](super::WsConn): every rule fed as bytes whole, split in two at every
+//! offset, and in pieces of every size ([`every_way`]), with the same events each way.
+
+use std::ops::Range;
 
 use super::*;
 
@@ -22,27 +25,63 @@ fn raw(first: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Feeds `bytes` in one piece, in pieces of every size, and split at every offset, and
-/// checks that each way gives the same events; returns them.
-fn feed_every_way(bytes: &[u8], limits: WsLimits) -> Vec<WsEvent> {
-    let now = Instant::now();
-    let run = |pieces: &mut dyn Iterator<Item = &[u8]>| {
-        let mut conn = WsConn::new(Role::Server, limits, now);
-        let mut events = Vec::new();
-        for piece in pieces {
-            conn.feed(&mut piece.to_vec(), &mut events);
-        }
-        events
-    };
-    let whole = run(&mut std::iter::once(bytes));
-    for size in 1..bytes.len().min(40) {
-        assert_eq!(run(&mut bytes.chunks(size)), whole, "pieces of {size}");
+/// One way the network may deliver a byte stream.
+#[derive(Debug, Clone, Copy)]
+enum Way {
+    Whole,
+    /// Two pieces, the first `k` bytes long (0 and the length give an empty piece).
+    SplitAt(usize),
+    /// Pieces of this size, the last one shorter.
+    Pieces(usize),
+}
+
+/// Every other way to deliver `len` bytes than whole: split in two at every offset, and in
+/// pieces of every size.
+fn ways(len: usize) -> impl Iterator<Item = Way> {
+    (0..=len).map(Way::SplitAt).chain((1..=len.max(1)).map(Way::Pieces))
+}
+
+/// The pieces `way` cuts `len` bytes into, in order.
+fn pieces(len: usize, way: Way) -> Vec<Range<usize>> {
+    match way {
+        Way::Whole => std::iter::once(0..len).collect(),
+        Way::SplitAt(k) => vec![0..k, k..len],
+        Way::Pieces(size) => (0..len).step_by(size).map(|start| start..(start + size).min(len)).collect(),
     }
-    for split in 0..=bytes.len() {
-        let (a, b) = bytes.split_at(split);
-        assert_eq!(run(&mut [a, b].into_iter()), whole, "split at {split}");
+}
+
+/// Feeds `bytes` to `conn` the way `way` says, from a fresh copy (payloads are unmasked in
+/// place).
+fn feed_way(conn: &mut WsConn, bytes: &[u8], way: Way, events: &mut Vec<WsEvent>) {
+    let mut copy = bytes.to_vec();
+    for piece in pieces(bytes.len(), way) {
+        conn.feed(&mut copy[piece], events);
+    }
+}
+
+/// Runs `scenario` once for every way of delivering `bytes` (see [`ways`]) and checks that
+/// each gives what the whole did; returns that. `scenario` gets a `feed` that delivers
+/// `bytes` to a connection the current way; everything else it does is the same each time.
+fn every_way<T: PartialEq + fmt::Debug>(bytes: &[u8], scenario: impl Fn(Feed<'_>) -> T) -> T {
+    let whole = scenario(&|conn, events| feed_way(conn, bytes, Way::Whole, events));
+    for way in ways(bytes.len()) {
+        let got = scenario(&|conn, events| feed_way(conn, bytes, way, events));
+        assert_eq!(got, whole, "{way:?} of {} bytes", bytes.len());
     }
     whole
+}
+
+type Feed<'a> = &'a dyn Fn(&mut WsConn, &mut Vec<WsEvent>);
+
+/// A new server connection fed `bytes` every way: the events, the same for each way.
+fn feed_every_way(bytes: &[u8], limits: WsLimits) -> Vec<WsEvent> {
+    let now = Instant::now();
+    every_way(bytes, |feed| {
+        let mut conn = WsConn::new(Role::Server, limits, now);
+        let mut events = Vec::new();
+        feed(&mut conn, &mut events);
+        events
+    })
 }
 
 fn text(s: &str) -> WsEvent {
@@ -61,6 +100,24 @@ fn failure_code(bytes: &[u8], limits: WsLimits) -> Option<u16> {
         WsEvent::Send(f) if f[0] == 0x88 && f.len() >= 4 => Some(u16::from_be_bytes([f[2], f[3]])),
         _ => None,
     })
+}
+
+#[test]
+fn every_way_is_every_split_and_every_piece_size() {
+    let all: Vec<String> = ways(3).map(|w| format!("{w:?}")).collect();
+    let expected = ["SplitAt(0)", "SplitAt(1)", "SplitAt(2)", "SplitAt(3)", "Pieces(1)", "Pieces(2)", "Pieces(3)"];
+    assert_eq!(all, expected);
+    assert_eq!(pieces(5, Way::Pieces(2)), [0..2, 2..4, 4..5]);
+    assert_eq!(pieces(5, Way::SplitAt(5)), [0..5, 5..5]);
+    // Every way's pieces follow each other and cover the input exactly.
+    for len in 0..12 {
+        for way in std::iter::once(Way::Whole).chain(ways(len)) {
+            let cut = pieces(len, way);
+            assert_eq!(cut.first().map_or(0, |r| r.start), 0, "{way:?}");
+            assert_eq!(cut.last().map_or(0, |r| r.end), len, "{way:?}");
+            assert!(cut.windows(2).all(|w| w[0].end == w[1].start), "{way:?}: {cut:?}");
+        }
+    }
 }
 
 #[test]
@@ -83,21 +140,45 @@ fn rfc_5_7_fragmented_hello_with_a_ping_between() {
     );
 }
 
+fn binary(data: Vec<u8>) -> WsEvent {
+    WsEvent::Message(Message { opcode: Opcode::Binary, data })
+}
+
+fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
 #[test]
 fn lengths_of_each_form() {
-    for len in [0usize, 125, 126, 256, 1000] {
-        let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-        let bytes = client_frame(true, Opcode::Binary, &payload);
-        let events = feed_every_way(&bytes, LIMITS);
-        assert_eq!(events, vec![WsEvent::Message(Message { opcode: Opcode::Binary, data: payload })]);
+    // Masked, as a server receives them: the 7-bit form up to its largest (125), the 16-bit
+    // form from its smallest (126).
+    for len in [0usize, 1, 125, 126, 256, 1000] {
+        let bytes = client_frame(true, Opcode::Binary, &payload(len));
+        assert_eq!(feed_every_way(&bytes, LIMITS), vec![binary(payload(len))], "length {len}");
     }
-    let big = LIMITS.max_message + 65536 - 1000;
-    let limits = WsLimits { max_message: big, ..LIMITS };
-    let payload = vec![7u8; 65536];
-    let mut conn = WsConn::new(Role::Server, limits, Instant::now());
-    let mut events = Vec::new();
-    conn.feed(&mut client_frame(true, Opcode::Binary, &payload), &mut events);
-    assert_eq!(events, vec![WsEvent::Message(Message { opcode: Opcode::Binary, data: payload })]);
+    // The 64-bit form, masked: a peer may use it for a short payload (we do not insist on the
+    // minimal form, see RFC_NOTES §5.2), which keeps this test at every split cheap.
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut bytes = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 0, 0x01, 0x2C];
+    bytes.extend_from_slice(&key);
+    let start = bytes.len();
+    bytes.extend_from_slice(&payload(300));
+    frame::apply_mask(&mut bytes[start..], key, 0);
+    assert_eq!(feed_every_way(&bytes, LIMITS), vec![binary(payload(300))]);
+    // The 64-bit form at its smallest minimal use, 65536 bytes (RFC 6455 §5.7's "64KiB"),
+    // unmasked as a client receives it: the same header and payload paths without the
+    // unmasking, whose per-byte cost at 2 × 65547 ways would dominate the test run.
+    let limits = WsLimits { max_message: 65536, ..LIMITS };
+    let bytes = frame::server_frame(Opcode::Binary, &payload(65536));
+    assert_eq!(&bytes[..10], [0x82, 0x7F, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00]);
+    let now = Instant::now();
+    let events = every_way(&bytes, |feed| {
+        let mut conn = WsConn::new(Role::Client, limits, now);
+        let mut events = Vec::new();
+        feed(&mut conn, &mut events);
+        events
+    });
+    assert_eq!(events, vec![binary(payload(65536))]);
 }
 
 #[test]
@@ -171,12 +252,12 @@ fn invalid_utf8_closes_with_1007_even_across_fragments() {
 
 #[test]
 fn fails_fast_on_invalid_utf8_before_the_frame_ends() {
-    let mut conn = WsConn::new(Role::Server, LIMITS, Instant::now());
-    let mut events = Vec::new();
     let frame = client_frame(true, Opcode::Text, b"abc\xf4\x90\x80\x80 and much more text follows");
-    // Only the header and the first bad bytes arrive.
-    conn.feed(&mut frame[..2 + 4 + 5].to_vec(), &mut events);
-    assert_eq!(events.last(), Some(&WsEvent::Finish));
+    // Only the header and the first bad bytes arrive (`F4 90` cannot begin a character).
+    assert_eq!(
+        feed_every_way(&frame[..2 + 4 + 5], LIMITS),
+        vec![server_close(CloseCode::INVALID_PAYLOAD, "invalid UTF-8 in text"), WsEvent::Finish]
+    );
 }
 
 #[test]
@@ -190,10 +271,11 @@ fn max_message_is_inclusive_and_counts_all_fragments() {
             .concat();
     assert_eq!(failure_code(&fragments, LIMITS), Some(1009));
     // Refused at the header: a giant declared length never allocates or waits for data.
-    let mut conn = WsConn::new(Role::Server, LIMITS, Instant::now());
-    let mut events = Vec::new();
-    conn.feed(&mut vec![0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4], &mut events);
-    assert_eq!(events, vec![server_close(CloseCode::MESSAGE_TOO_BIG, "message too big"), WsEvent::Finish]);
+    let giant = [0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4];
+    assert_eq!(
+        feed_every_way(&giant, LIMITS),
+        vec![server_close(CloseCode::MESSAGE_TOO_BIG, "message too big"), WsEvent::Finish]
+    );
 }
 
 #[test]
@@ -226,17 +308,21 @@ fn close_inside_a_fragmented_message_is_answered_normally() {
 #[test]
 fn close_handshake_started_by_us() {
     let t0 = Instant::now();
-    let mut conn = WsConn::new(Role::Server, LIMITS, t0);
-    let mut events = Vec::new();
-    conn.close(CloseCode::GOING_AWAY, "server shutting down", t0, &mut events);
-    assert_eq!(events, vec![server_close(CloseCode::GOING_AWAY, "server shutting down")]);
-    assert_eq!(conn.next_wake(), Some(t0 + LIMITS.close_timeout));
     // Messages after our close are not delivered; the peer's close ends it without a reply.
-    events.clear();
     let bytes = [client_frame(true, Opcode::Text, b"late"), client_frame(true, Opcode::Close, b"\x03\xe9")].concat();
-    conn.feed(&mut bytes.clone(), &mut events);
-    assert_eq!(events, vec![WsEvent::Finish]);
-    assert!(conn.is_closed());
+    let (before, wake, after, closed) = every_way(&bytes, |feed| {
+        let mut conn = WsConn::new(Role::Server, LIMITS, t0);
+        let mut before = Vec::new();
+        conn.close(CloseCode::GOING_AWAY, "server shutting down", t0, &mut before);
+        let wake = conn.next_wake();
+        let mut after = Vec::new();
+        feed(&mut conn, &mut after);
+        (before, wake, after, conn.is_closed())
+    });
+    assert_eq!(before, vec![server_close(CloseCode::GOING_AWAY, "server shutting down")]);
+    assert_eq!(wake, Some(t0 + LIMITS.close_timeout));
+    assert_eq!(after, vec![WsEvent::Finish]);
+    assert!(closed);
 
     // Without a reply, the deadline ends it.
     let mut conn = WsConn::new(Role::Server, LIMITS, t0);
@@ -260,31 +346,40 @@ fn heartbeat_pings_and_drops_a_silent_peer() {
     conn.on_timer(t1, &mut events);
     assert_eq!(events, vec![WsEvent::Send(frame::server_frame(Opcode::Ping, b""))]);
     assert_eq!(conn.next_wake(), Some(t1 + LIMITS.ping_timeout));
-    // A pong answers it: no drop at the timeout, next ping on schedule.
-    events.clear();
-    conn.feed(&mut client_frame(true, Opcode::Pong, b""), &mut events);
-    conn.on_timer(t1 + LIMITS.ping_timeout, &mut events);
-    assert!(events.is_empty());
-    assert_eq!(conn.next_wake(), Some(t1 + Duration::from_secs(10)));
-    // The next ping goes unanswered: dropped exactly at the timeout.
+    // A pong answers it: no drop at the timeout, next ping on schedule. Then the next ping
+    // goes unanswered: dropped exactly at the timeout.
     let t2 = t1 + Duration::from_secs(10);
-    conn.on_timer(t2, &mut events);
-    events.clear();
-    conn.on_timer(t2 + LIMITS.ping_timeout - Duration::from_millis(1), &mut events);
-    assert!(events.is_empty());
-    conn.on_timer(t2 + LIMITS.ping_timeout, &mut events);
-    assert_eq!(events, vec![WsEvent::Abort("no answer to ping")]);
+    let (answered, wake, unanswered) = every_way(&client_frame(true, Opcode::Pong, b""), |feed| {
+        let mut conn = WsConn::new(Role::Server, LIMITS, t0);
+        conn.on_timer(t1, &mut Vec::new());
+        let mut answered = Vec::new();
+        feed(&mut conn, &mut answered);
+        conn.on_timer(t1 + LIMITS.ping_timeout, &mut answered);
+        let wake = conn.next_wake();
+        let mut unanswered = Vec::new();
+        conn.on_timer(t2, &mut unanswered);
+        conn.on_timer(t2 + LIMITS.ping_timeout - Duration::from_millis(1), &mut unanswered);
+        conn.on_timer(t2 + LIMITS.ping_timeout, &mut unanswered);
+        (answered, wake, unanswered)
+    });
+    assert_eq!(answered, vec![]);
+    assert_eq!(wake, Some(t2));
+    let ping = WsEvent::Send(frame::server_frame(Opcode::Ping, b""));
+    assert_eq!(unanswered, vec![ping, WsEvent::Abort("no answer to ping")]);
 }
 
 #[test]
 fn any_frame_answers_a_ping() {
     let t0 = Instant::now();
-    let mut conn = WsConn::new(Role::Server, LIMITS, t0);
     let t1 = t0 + Duration::from_secs(10);
-    conn.on_timer(t1, &mut Vec::new());
-    let mut events = Vec::new();
-    conn.feed(&mut client_frame(true, Opcode::Text, b"hi"), &mut events);
-    conn.on_timer(t1 + LIMITS.ping_timeout, &mut events);
+    let events = every_way(&client_frame(true, Opcode::Text, b"hi"), |feed| {
+        let mut conn = WsConn::new(Role::Server, LIMITS, t0);
+        conn.on_timer(t1, &mut Vec::new());
+        let mut events = Vec::new();
+        feed(&mut conn, &mut events);
+        conn.on_timer(t1 + LIMITS.ping_timeout, &mut events);
+        events
+    });
     assert_eq!(events, vec![text("hi")]);
 }
 
@@ -303,14 +398,19 @@ fn client_role_masks_and_rejects_masked_frames() {
     let b = client.frame_bytes(Opcode::Text, b"Hello");
     assert_ne!(a, b, "each frame gets a fresh key");
     // The server reads what the client writes.
-    let mut server = WsConn::new(Role::Server, LIMITS, t0);
-    let mut events = Vec::new();
-    server.feed(&mut [a, b].concat(), &mut events);
-    assert_eq!(events, vec![text("Hello"), text("Hello")]);
-    // The client reads what the server writes, and refuses masked frames.
-    let mut events = Vec::new();
-    client.feed(&mut frame::server_frame(Opcode::Text, b"hi"), &mut events);
-    assert_eq!(events, vec![text("hi")]);
-    client.feed(&mut client_frame(true, Opcode::Text, b"x"), &mut events);
-    assert_eq!(events.last(), Some(&WsEvent::Finish));
+    assert_eq!(feed_every_way(&[a, b].concat(), LIMITS), vec![text("Hello"), text("Hello")]);
+    // The client reads what the server writes, and fails on a masked frame with a close
+    // frame it masks itself (§5.1, §5.3).
+    let bytes = [frame::server_frame(Opcode::Text, b"hi"), client_frame(true, Opcode::Text, b"x")].concat();
+    let events = every_way(&bytes, |feed| {
+        let mut client = WsConn::new(Role::Client, LIMITS, t0).with_mask_seed(7);
+        let mut events = Vec::new();
+        feed(&mut client, &mut events);
+        events
+    });
+    let mut expected_client = WsConn::new(Role::Client, LIMITS, t0).with_mask_seed(7);
+    let close =
+        expected_client.frame_bytes(Opcode::Close, &close_payload(CloseCode::PROTOCOL_ERROR, "masked server frame"));
+    assert_eq!(close[1] & 0x80, 0x80, "a client's close is masked");
+    assert_eq!(events, vec![text("hi"), WsEvent::Send(close), WsEvent::Finish]);
 }

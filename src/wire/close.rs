@@ -84,6 +84,8 @@ pub fn parse_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, 
 /// in a control frame (§5.5: 125 bytes), cut at a character boundary.
 pub fn close_payload(code: CloseCode, reason: &str) -> Vec<u8> {
     let mut end = reason.len().min(crate::wire::frame::MAX_CONTROL_PAYLOAD - 2);
+    // 0 is always a char boundary, so `end` stops there at the latest (no underflow), and
+    // `end` ≤ `reason.len()` keeps the slice below in bounds.
     while !reason.is_char_boundary(end) {
         end -= 1;
     }

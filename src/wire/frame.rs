@@ -167,6 +167,7 @@ impl FrameHeader {
     /// Encodes this header into `out`, using the shortest length form (§5.2: "the minimal
     /// number of bytes MUST be used to encode the length"), and returns its length.
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
+        // `out` holds 14 bytes; the indexes below are constants, and `n` + 4 ≤ 10 + 4.
         out[0] = (if self.fin { 0x80 } else { 0 }) | self.opcode.bits();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         let mut n = match self.payload_len {
@@ -200,7 +201,7 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
     // §5.3: "octet i of the transformed data is the XOR of octet i of the original data
     // with octet at index i modulo 4 of the masking key". Rotating the key to `offset`
     // lets the loop below work on whole 4-byte chunks, which the compiler vectorises.
-    let key: [u8; 4] = std::array::from_fn(|i| key[(offset + i) % 4]);
+    let key: [u8; 4] = std::array::from_fn(|i| key[(offset + i) % 4]); // `% 4`: in bounds
     let mut chunks = data.chunks_exact_mut(4);
     for chunk in &mut chunks {
         for (b, k) in chunk.iter_mut().zip(key) {
@@ -219,8 +220,8 @@ pub fn encode_frame(out: &mut Vec<u8>, fin: bool, opcode: Opcode, payload: &[u8]
     let mut head = [0u8; MAX_HEADER_LEN];
     let n = header.encode(&mut head);
     out.reserve(n + payload.len());
-    out.extend_from_slice(&head[..n]);
-    let start = out.len();
+    out.extend_from_slice(&head[..n]); // `encode` returns at most 14 = `head.len()`
+    let start = out.len(); // ≤ `out.len()` after the payload is appended: in bounds
     out.extend_from_slice(payload);
     if let Some(key) = mask {
         apply_mask(&mut out[start..], key, 0);
@@ -351,12 +352,19 @@ mod tests {
         for (i, b) in whole.iter().enumerate() {
             assert_eq!(*b, data[i] ^ key[i % 4]);
         }
-        for split in [1, 2, 3, 5, 7, 500, 999] {
+        for split in 0..=data.len() {
             let mut pieces = data.clone();
             let (a, b) = pieces.split_at_mut(split);
             apply_mask(a, key, 0);
             apply_mask(b, key, split);
             assert_eq!(pieces, whole, "split {split}");
+        }
+        for size in 1..=data.len() {
+            let mut pieces = data.clone();
+            for (i, piece) in pieces.chunks_mut(size).enumerate() {
+                apply_mask(piece, key, i * size);
+            }
+            assert_eq!(pieces, whole, "pieces of {size}");
         }
     }
 }

@@ -32,8 +32,6 @@ pub enum HandshakeError {
     /// No `Upgrade: websocket`: a plain request to a WebSocket endpoint. 426 tells the
     /// client which protocol to switch to (RFC 9110 §15.5.22).
     NotAnUpgrade,
-    /// §4.2.1 item 2: "A |Host| header field".
-    MissingHost,
     /// §4.2.1 item 4: "A |Connection| header field that includes the token 'Upgrade'".
     MissingConnectionUpgrade,
     /// §4.2.1 item 5: `Sec-WebSocket-Key` missing or not 16 base64-encoded bytes.
@@ -71,7 +69,6 @@ impl HandshakeError {
         match self {
             HandshakeError::NotGetOrHttp11 => "a WebSocket upgrade must be an HTTP/1.1 GET",
             HandshakeError::NotAnUpgrade => "this endpoint speaks WebSocket: send Upgrade: websocket",
-            HandshakeError::MissingHost => "missing Host header",
             HandshakeError::MissingConnectionUpgrade => "Connection header must include 'upgrade'",
             HandshakeError::BadKey => "missing or malformed Sec-WebSocket-Key",
             HandshakeError::MissingVersion => "missing Sec-WebSocket-Version",
@@ -84,6 +81,10 @@ impl HandshakeError {
 
 /// Checks an upgrade request as RFC 6455 §4.2.1 asks of a server and returns the client's
 /// key. `allowed_origins` are the `--allow-origin` values (`*` allows any).
+///
+/// §4.2.1 item 2 (a `Host`) is not checked here: it is an HTTP/1.1 rule (RFC 9112 §3.2),
+/// enforced for every request, upgrade or not, before any route is chosen
+/// (`protocol::http_conn::handle` answers 400), and only HTTP/1.1 gets past item 1 below.
 pub fn check_upgrade<'b>(head: &RequestHead<'b>, allowed_origins: &[String]) -> Result<&'b [u8], HandshakeError> {
     if !head.upgrade_websocket {
         return Err(HandshakeError::NotAnUpgrade);
@@ -91,7 +92,9 @@ pub fn check_upgrade<'b>(head: &RequestHead<'b>, allowed_origins: &[String]) -> 
     if head.method != "GET" || head.version != Version::Http11 {
         return Err(HandshakeError::NotGetOrHttp11);
     }
-    let Some(host) = head.host else { return Err(HandshakeError::MissingHost) };
+    // Never `None` when called from `http_conn::handle` (see above). A direct caller that
+    // skipped that rule gets an empty Host, which no `Origin` matches.
+    let host = head.host.unwrap_or_default();
     if !head.connection_upgrade {
         return Err(HandshakeError::MissingConnectionUpgrade);
     }
@@ -121,7 +124,9 @@ pub fn origin_allowed(origin: &[u8], host: &[u8], allowed: &[String]) -> bool {
         return true;
     }
     // RFC 6454 §6.2: scheme "://" host [ ":" port ]. `null` and other forms never match.
-    let Some((scheme, authority)) = split_scheme(origin) else { return false };
+    // An origin without a host (`http://`) is malformed and matches nothing, not even an
+    // empty `Host`.
+    let Some((scheme, authority)) = split_scheme(origin).filter(|(_, a)| !a.is_empty()) else { return false };
     let default_port: &[u8] = if scheme.eq_ignore_ascii_case(b"https") { b":443" } else { b":80" };
     let strip = |a: &'_ [u8]| -> Vec<u8> {
         let a = a.strip_suffix(default_port).unwrap_or(a);
@@ -132,6 +137,7 @@ pub fn origin_allowed(origin: &[u8], host: &[u8], allowed: &[String]) -> bool {
 
 fn split_scheme(origin: &[u8]) -> Option<(&[u8], &[u8])> {
     let pos = origin.windows(3).position(|w| w == b"://")?;
+    // A window of 3 starts at `pos`, so `pos + 3` ≤ `origin.len()`: both slices are in bounds.
     Some((&origin[..pos], &origin[pos + 3..]))
 }
 
@@ -215,7 +221,9 @@ mod tests {
             ("Upgrade: websocket\r\n", "", HandshakeError::NotAnUpgrade),
             ("HTTP/1.1", "HTTP/1.0", HandshakeError::NotGetOrHttp11),
             ("GET", "PUT", HandshakeError::NotGetOrHttp11),
-            ("Host: h\r\n", "", HandshakeError::MissingHost),
+            // Without Host no Origin can match (the 400 for a missing Host comes earlier,
+            // in `http_conn::handle`, for every HTTP/1.1 request).
+            ("Host: h\r\n", "Origin: http://h\r\n", HandshakeError::ForbiddenOrigin),
             ("Connection: Upgrade", "Connection: keep-alive", HandshakeError::MissingConnectionUpgrade),
             (KEY, "", HandshakeError::BadKey),
             ("dGhlIHNhbXBsZSBub25jZQ==", "abc", HandshakeError::BadKey),
@@ -244,6 +252,8 @@ mod tests {
         assert!(origin_allowed(b"https://h:443", b"h", &[]));
         assert!(!origin_allowed(b"http://h:3001", b"h:3000", &[]));
         assert!(!origin_allowed(b"null", b"h", &[]));
+        assert!(!origin_allowed(b"http://", b"", &[]));
+        assert!(!origin_allowed(b"http://h", b"", &[]));
         assert!(!origin_allowed(b"http://evil.example", b"h", &[]));
         let allowed = vec!["http://overlay.example".to_string()];
         assert!(origin_allowed(b"http://overlay.example", b"h", &allowed));
@@ -259,7 +269,9 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
         assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
         assert_eq!(check_server_response(&out, "dGhlIHNhbXBsZSBub25jZQ=="), Ok(Some(out.len())));
-        assert_eq!(check_server_response(&out[..10], "dGhlIHNhbXBsZSBub25jZQ=="), Ok(None));
+        for split in 0..out.len() {
+            assert_eq!(check_server_response(&out[..split], "dGhlIHNhbXBsZSBub25jZQ=="), Ok(None), "split {split}");
+        }
         assert!(check_server_response(&out, "AAAAAAAAAAAAAAAAAAAAAA==").is_err());
     }
 }

@@ -173,6 +173,7 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &HeadLimits) -> Result<Option<(Requ
     let mut slots = [httparse::EMPTY_HEADER; HEADER_SLOTS];
     let max_headers = limits.max_headers.min(HEADER_SLOTS);
     // Leading empty lines before a request line are allowed (RFC 9112 §2.2); httparse skips them.
+    // In bounds: `min` with `buf.len()`, and `max_headers` ≤ `HEADER_SLOTS` = `slots.len()`.
     let window = &buf[..buf.len().min(limits.max_head_bytes)];
     let mut req = httparse::Request::new(&mut slots[..max_headers]);
     let len = match req.parse(window) {
@@ -268,6 +269,8 @@ fn read_header<'b>(
 /// The origin-form (`/path?query`) of a request target. RFC 9112 §3.2.2: a server MUST
 /// accept the absolute-form (`http://host/path`) too; its path is what we route on.
 fn origin_form(target: &str) -> &str {
+    // `get(..n)` is `Some` only when `target` has `n` bytes and `n` is a char boundary, so
+    // `&target[7..]` / `[8..]` below are in bounds; `find` returns the boundary of a '/'.
     let lower = |n: usize| target.get(..n).map(str::to_ascii_lowercase);
     let rest = if lower(7).as_deref() == Some("http://") {
         &target[7..]

@@ -172,7 +172,7 @@ pub fn write_string(out: &mut String, s: &str) {
                 let code = c as usize; // at most 0xFFFF for every char in this arm
                 out.push_str("\\u");
                 for shift in [12, 8, 4, 0] {
-                    out.push(char::from(HEX[(code >> shift) & 0xF]));
+                    out.push(char::from(HEX[(code >> shift) & 0xF])); // `& 0xF` < 16: in bounds
                 }
             }
             _ => out.push(c),

@@ -39,9 +39,12 @@ impl Utf8Validator {
     pub fn feed(&mut self, mut input: &[u8]) -> Result<(), InvalidUtf8> {
         if self.partial_len > 0 {
             let have = usize::from(self.partial_len);
+            // `partial[0]` is the lead byte kept below (a valid one: from_utf8 reported an
+            // incomplete character, not an error), and its width > `have`: no underflow.
             let need = char_width(self.partial[0]) - have;
             let take = need.min(input.len());
-            // have ≤ 3 and have + take ≤ the character's width ≤ 4 = partial.len().
+            // have ≤ 3 and have + take ≤ the character's width ≤ 4 = partial.len(); take ≤
+            // input.len(), so `input[..take]` here and `input[take..]` below are in bounds.
             self.partial[have..have + take].copy_from_slice(&input[..take]);
             let len = have + take;
             match std::str::from_utf8(&self.partial[..len]) {
@@ -59,6 +62,8 @@ impl Utf8Validator {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
                 // The piece ends inside a character whose bytes so far are valid.
+                // `valid_up_to` ≤ `input.len()`; an incomplete character is at most 3 bytes,
+                // so `tail` fits in `partial` (4 bytes).
                 let tail = &input[e.valid_up_to()..];
                 self.partial[..tail.len()].copy_from_slice(tail);
                 self.partial_len = tail.len() as u8;

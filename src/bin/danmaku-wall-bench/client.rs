@@ -374,7 +374,7 @@ impl Net {
     /// false when the connection is not open.
     pub fn send_text(&mut self, token: usize, payload: &[u8], h: &mut impl Handler) -> bool {
         let Some(conn) = self.conns.get_mut(token) else { return false };
-        let State::Open(ws) = &conn.state else { return false };
+        let State::Open(ws) = &mut conn.state else { return false };
         let frame = ws.frame_bytes(Opcode::Text, payload);
         self.send_raw(token, frame, h);
         true
