@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use std::net::IpAddr;
 
 use crate::wire::forwarded::{self, TrustList};
-use crate::wire::handshake::{self, HandshakeError};
+use crate::wire::handshake;
 use crate::wire::http::{self, Body, HeadLimits, RequestHead, Status};
 
 /// The rules an HTTP connection follows, from the configuration.
@@ -136,7 +136,7 @@ impl HttpConn {
                 }
                 Ok(Some((head, len))) => (handle(&head, rules, app, events), len),
             };
-            self.buf.drain(..len);
+            self.buf.drain(..len); // len <= buf.len(): parse_head's length, or buf.len() itself
             match next {
                 Next::KeepAlive => {
                     self.in_request = !self.buf.is_empty();
@@ -231,7 +231,8 @@ fn handle<A: Responder>(
                     events.push(HttpEvent::Log(access));
                     Next::Upgrade(route)
                 }
-                Err(e) => refuse(e.status(), e.headers(), keep_alive && !matches!(e, HandshakeError::HasBody)),
+                // A body never gets here: it was answered with 413 above.
+                Err(e) => refuse(e.status(), e.headers(), keep_alive),
             }
         }
     }

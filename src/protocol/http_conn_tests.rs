@@ -182,8 +182,9 @@ fn connection_close_and_http_1_0_end_the_connection() {
 #[test]
 fn upgrades_and_their_refusals() {
     let mut h = Harness::new();
-    for piece in [1, 5, usize::MAX] {
-        let (events, sent) = h.run(upgrade("/ws?room=abc", "").as_bytes(), piece);
+    let request = upgrade("/ws?room=abc", "");
+    for piece in 1..=request.len() {
+        let (events, sent) = h.run(request.as_bytes(), piece);
         assert!(sent.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
         assert!(sent.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
         let Some(HttpEvent::Upgrade { route, leftover }) = events.last() else { panic!("{events:?}") };
@@ -200,6 +201,7 @@ fn upgrades_and_their_refusals() {
     assert_eq!(h.status_lines(&upgrade(&format!("/ws?room={}", "x".repeat(33)), "")), ["400"]);
     assert_eq!(h.status_lines(&upgrade("/echo", "")), ["101"]);
     assert_eq!(h.status_lines(&get("/ws")), ["426"]);
+    assert_eq!(h.status_lines(&upgrade("/ws", "").replace("Host: h\r\n", "")), ["400"], "an upgrade without Host");
     assert_eq!(h.status_lines(&upgrade("/ws", "Origin: http://evil.example\r\n")), ["403"]);
     assert_eq!(h.status_lines(&upgrade("/ws", "Origin: http://h\r\n")), ["101"]);
     h.origins = vec!["http://evil.example".to_string()];
@@ -233,4 +235,15 @@ fn deadlines() {
     events.clear();
     conn.on_timer(t0 + Duration::from_secs(30), rules.peer, &mut events);
     assert!(matches!(&events[..], [HttpEvent::Close]));
+}
+
+#[test]
+fn a_new_room_past_the_rooms_limit_gets_503() {
+    let limits = HistoryLimits { max_len: 10, ttl: Duration::from_secs(10) };
+    let config = crate::config::Config::default();
+    let app = App::new(Wall::new(Rooms::new(1, limits, 0), 0, Blocklist::default()), &config);
+    let mut h = Harness { router: Router { app, pages: Pages::embedded() }, origins: Vec::new() };
+    h.router.app.wall.rooms.join("first", 1).unwrap();
+    assert_eq!(h.status_lines(&upgrade("/ws?room=second", "")), ["503"]);
+    assert_eq!(h.status_lines(&upgrade("/ws?room=first", "")), ["101"], "an existing room still takes walls");
 }

@@ -276,7 +276,11 @@ mod tests {
             let err = parse_post(text).unwrap_err().reason;
             assert!(err.contains(reason), "{text}: {err}");
         }
-        let deep = format!(r##"{{"msg":"x","k":{}{}}}"##, "[".repeat(100), "]".repeat(100));
+        // The object itself is depth 1: 31 more levels pass, 32 more do not.
+        let nested = |n: usize| format!(r##"{{"msg":"x","k":{}{}}}"##, "[".repeat(n), "]".repeat(n));
+        assert!(parse_post(&nested(MAX_JSON_DEPTH - 1)).is_ok());
+        assert!(parse_post(&nested(MAX_JSON_DEPTH)).unwrap_err().reason.contains("invalid JSON"));
+        let deep = nested(100);
         assert!(parse_post(&deep).unwrap_err().reason.contains("invalid JSON"));
     }
 
