@@ -5,3 +5,4 @@ pub mod cluster_script;
 pub mod http_conn;
 pub mod redis_session;
 pub mod ws_conn;
+pub mod ws_error;

@@ -62,7 +62,7 @@ fn feed_way(conn: &mut WsConn, bytes: &[u8], way: Way, events: &mut Vec<WsEvent>
 /// Runs `scenario` once for every way of delivering `bytes` (see [`ways`]) and checks that
 /// each gives what the whole did; returns that. `scenario` gets a `feed` that delivers
 /// `bytes` to a connection the current way; everything else it does is the same each time.
-fn every_way<T: PartialEq + fmt::Debug>(bytes: &[u8], scenario: impl Fn(Feed<'_>) -> T) -> T {
+fn every_way<T: PartialEq + std::fmt::Debug>(bytes: &[u8], scenario: impl Fn(Feed<'_>) -> T) -> T {
     let whole = scenario(&|conn, events| feed_way(conn, bytes, Way::Whole, events));
     for way in ways(bytes.len()) {
         let got = scenario(&|conn, events| feed_way(conn, bytes, way, events));

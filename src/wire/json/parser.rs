@@ -316,4 +316,3 @@ impl<'a> Parser<'a> {
         Ok(code)
     }
 }
-
