@@ -4,6 +4,8 @@
 //! connection, broadcast this frame to that room, close that connection), which the shell
 //! performs. No sockets, no clock reads: the shell passes the time in.
 
+pub mod cluster;
+mod cluster_sync;
 pub mod metrics;
 pub mod route;
 
@@ -77,6 +79,8 @@ pub struct App {
     pub counters: Counters,
     /// The moderation token; `None`: moderation is off.
     pub admin_token: Option<String>,
+    /// With `--redis`: the node's side of the cluster (set by the shell).
+    pub cluster: Option<cluster::Cluster>,
 }
 
 impl App {
@@ -89,6 +93,7 @@ impl App {
             metrics: config.metrics,
             counters: Counters::default(),
             admin_token: config.admin_token.clone(),
+            cluster: None,
         }
     }
 
@@ -99,6 +104,10 @@ impl App {
             Route::Echo => Session::Echo,
             Route::Wall(route) => match self.wall.join(&route.room, token, route.client, now) {
                 Ok(member) => {
+                    if let Some(cluster) = &mut self.cluster {
+                        cluster.join(token, &member, &route.room, (route.since, route.epoch.clone()), now);
+                        return Session::Wall(member);
+                    }
                     self.greet(token, &member, &route, actions);
                     Session::Wall(member)
                 }
@@ -172,6 +181,9 @@ impl App {
     /// A post that passed the pipeline (or was approved): numbered, broadcast, acked to its
     /// sender `token` (if still connected and it gave a `ref`).
     fn accepted(&mut self, token: usize, post: Accepted, time: Time, actions: &mut Vec<Action>) {
+        if let Some(cluster) = &mut self.cluster {
+            return cluster.publish(token, post, time, actions);
+        }
         let Some(sequenced) = self.wall.sequence(&post, time.now, time.unix_ms) else { return };
         self.counters.posts_accepted += 1;
         actions.push(Action::Broadcast { room: sequenced.room, frame: sequenced.frame });
@@ -184,6 +196,9 @@ impl App {
     /// Connection `token` has closed.
     pub fn close(&mut self, token: usize, session: &Session) {
         if let Session::Wall(_) = session {
+            if let Some(cluster) = &mut self.cluster {
+                cluster.leave(token);
+            }
             self.wall.leave(token);
         }
     }

@@ -9,6 +9,7 @@ pub mod event_loop;
 mod io;
 pub mod lifecycle;
 pub mod output;
+mod redis_link;
 mod responder;
 #[allow(unsafe_code)] // The one module that calls the C library directly (signals, rlimits).
 pub mod system;
