@@ -437,10 +437,11 @@ impl Cluster {
         }
     }
 
-    /// Marks a wall as greeted (or not): the fan-out delivers to it from now on.
-    pub(super) fn set_ready(&mut self, token: usize, ready: bool) {
+    /// The shell performs [`Action::Admit`]: in the order of the actions, so broadcasts
+    /// decided before the wall's `hello` never reach it ahead of the `hello`.
+    pub fn admit(&mut self, token: usize) {
         if let Some(Some((_, r))) = self.walls.get_mut(token) {
-            *r = ready;
+            *r = true;
         }
     }
 }

@@ -328,6 +328,6 @@ impl Cluster {
         actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&hello)) });
         self.deliveries += replay.len() as u64;
         actions.extend(replay.into_iter().map(|frame| Action::Send { to: token, frame: Frame::Shared(frame) }));
-        self.set_ready(token, true);
+        actions.push(Action::Admit { to: token });
     }
 }

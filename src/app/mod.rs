@@ -38,6 +38,8 @@ pub enum Action {
     Broadcast { room: RoomId, frame: Rc<[u8]> },
     /// Close connection `to` with this code (RFC 6455 §7.4).
     Close { to: usize, code: CloseCode, reason: &'static str },
+    /// Cluster mode: wall `to` has been greeted; broadcasts performed after this reach it.
+    Admit { to: usize },
 }
 
 /// The time as the shell read it: the monotonic clock for deadlines, the wall clock (Unix

@@ -150,6 +150,11 @@ impl Server {
                     }
                 }
                 Action::Close { to, code, reason } => self.close_websocket(to, code, reason, now),
+                Action::Admit { to } => {
+                    if let Some(cluster) = &mut self.app.cluster {
+                        cluster.admit(to);
+                    }
+                }
             }
         }
     }
