@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
+use crate::app::cluster::Cluster;
 use crate::protocol::redis_session::SessionRole;
 use crate::server::event_loop::{Server, time};
 use crate::wire::redis_url::RedisUrl;
@@ -123,16 +124,7 @@ impl Server {
         } else {
             None
         };
-        for l in &mut link.links {
-            l.out.extend(cluster.take_output(l.role));
-            if let Some(stream) = l.stream.as_mut()
-                && !l.out.is_empty()
-                && let Err(e) = write_some(stream, &mut l.out)
-            {
-                log::debug!("Redis connection: {e}");
-                cluster.closed(l.role, time(now), &mut actions);
-            }
-        }
+        write_links(link, cluster, now, &mut actions);
         for l in &mut link.links {
             if l.stream.is_some() && cluster.session_failed(l.role) {
                 if let Some(mut stream) = l.stream.take() {
@@ -167,19 +159,24 @@ impl Server {
                 l.backoff = (l.backoff * 2).min(MAX_BACKOFF);
             }
         }
-        for l in &mut link.links {
-            l.out.extend(cluster.take_output(l.role));
-            if let Some(stream) = l.stream.as_mut()
-                && !l.out.is_empty()
-                && let Err(e) = write_some(stream, &mut l.out)
-            {
-                log::debug!("Redis connection: {e}");
-                cluster.closed(l.role, time(now), &mut actions);
-            }
-        }
+        write_links(link, cluster, now, &mut actions);
         self.app.counters.posts_accepted += std::mem::take(&mut cluster.posts_accepted);
         self.app.counters.deliveries += std::mem::take(&mut cluster.deliveries);
         self.perform(actions, now);
+    }
+}
+
+/// Moves what the sessions queued to their sockets.
+fn write_links(link: &mut RedisLink, cluster: &mut Cluster, now: Instant, actions: &mut Vec<crate::app::Action>) {
+    for l in &mut link.links {
+        l.out.extend(cluster.take_output(l.role));
+        if let Some(stream) = l.stream.as_mut()
+            && !l.out.is_empty()
+            && let Err(e) = write_some(stream, &mut l.out)
+        {
+            log::debug!("Redis connection: {e}");
+            cluster.closed(l.role, time(now), actions);
+        }
     }
 }
 
