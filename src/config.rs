@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::wire::forwarded::TrustList;
 use crate::wire::http::HeadLimits;
+use crate::wire::redis_url::RedisUrl;
 
 /// Everything the server's behaviour depends on. Every limit lives here and is passed down.
 #[derive(Debug, Clone)]
@@ -54,6 +55,12 @@ pub struct Config {
     pub admin_token_file: Option<PathBuf>,
     /// The moderation token (from the file or `DANMAKU_ADMIN_TOKEN`); `None`: moderation off.
     pub admin_token: Option<String>,
+    /// `--redis URL`: run as one node of a cluster sharing rooms through this Redis.
+    pub redis: Option<RedisUrl>,
+    /// `--redis-prefix`: the start of every key and channel name in Redis.
+    pub redis_prefix: String,
+    /// `--reuse-port`: set `SO_REUSEPORT` so several processes can bind the same address.
+    pub reuse_port: bool,
 }
 
 impl Default for Config {
@@ -86,6 +93,9 @@ impl Default for Config {
             metrics: false,
             admin_token_file: None,
             admin_token: None,
+            redis: None,
+            redis_prefix: "danmaku:".to_string(),
+            reuse_port: false,
         }
     }
 }
@@ -125,6 +135,10 @@ FLAGS:
         --metrics                 serve Prometheus metrics at /metrics
         --admin-token-file FILE   turn moderation (/admin) on with the token on the file's first line;
                                   or set DANMAKU_ADMIN_TOKEN (at least 16 characters)
+        --redis URL               run as one node of a cluster: rooms live in this Redis,
+                                  redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (no TLS)
+        --redis-prefix P          start of every Redis key and channel name [default: danmaku:]
+        --reuse-port              set SO_REUSEPORT, so several processes can share one address
         --echo                    also serve /echo (echoes every message; for conformance suites)
         --log LEVEL               error|warn|info|debug|trace [default: info]
     -h, --help                    print this help and exit
@@ -148,7 +162,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let takes_value = !matches!(flag.as_str(), "-h" | "--help" | "--echo" | "--metrics");
+        let takes_value = !matches!(flag.as_str(), "-h" | "--help" | "--echo" | "--metrics" | "--reuse-port");
         let value = if takes_value {
             match inline.or_else(|| args.next()) {
                 Some(v) => v,
@@ -164,6 +178,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "-h" | "--help" => return Ok(Command::Help),
             "--echo" => config.echo = true,
             "--metrics" => config.metrics = true,
+            "--reuse-port" => config.reuse_port = true,
+            "--redis" => config.redis = Some(RedisUrl::parse(v).map_err(|e| format!("--redis: {e}"))?),
+            "--redis-prefix" => config.redis_prefix = redis_prefix(v)?,
             "--public-url" => config.public_url = Some(public_url(v)?),
             "--trust-proxy" => config.trust_proxy.add(v).map_err(|e| format!("--trust-proxy: {e}"))?,
             "--admin-token-file" => config.admin_token_file = Some(PathBuf::from(v)),
@@ -244,6 +261,18 @@ fn public_url(v: &str) -> Result<String, String> {
         return Err(format!("--public-url wants an address like https://wall.example.org, got '{v}'"));
     }
     Ok(v.trim_end_matches('/').to_string())
+}
+
+/// `--redis-prefix`: printable ASCII without spaces or `{` (Redis Cluster hashes the first
+/// `{...}` of a key, and the room name must be that hash tag), at most 64 bytes.
+fn redis_prefix(v: &str) -> Result<String, String> {
+    let ok = v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}');
+    if !ok {
+        return Err(format!(
+            "--redis-prefix wants up to 64 printable characters without spaces, '{{' or '}}', got '{v}'"
+        ));
+    }
+    Ok(v.to_string())
 }
 
 /// The moderation token: the first line of `--admin-token-file` (without CR/LF), or else
@@ -386,6 +415,31 @@ mod tests {
         assert_eq!(c.public_url.as_deref(), Some("https://wall.example.org"));
         assert!(c.metrics && !c.trust_proxy.is_empty());
         assert!(parse(&[]).unwrap().trust_proxy.is_empty());
+    }
+
+    #[test]
+    fn cluster_flags() {
+        let c = parse(&["--redis", "redis://:pw@127.0.0.1:7000/2", "--redis-prefix=x:", "--reuse-port"]).unwrap();
+        let url = c.redis.unwrap();
+        assert_eq!((url.host.as_str(), url.port, url.password.as_deref(), url.db), ("127.0.0.1", 7000, Some("pw"), 2));
+        assert_eq!(c.redis_prefix, "x:");
+        assert!(c.reuse_port);
+        let c = parse(&[]).unwrap();
+        assert!(c.redis.is_none() && !c.reuse_port);
+        assert_eq!(c.redis_prefix, "danmaku:");
+        for (args, says) in [
+            (&["--redis", "rediss://h"][..], "TLS"),
+            (&["--redis", "http://h"], "scheme"),
+            (&["--redis", "redis://h:0"], "port"),
+            (&["--redis", "redis://h:99999"], "port"),
+            (&["--redis", "redis://h/x"], "database"),
+            (&["--redis-prefix", "a{b"], "--redis-prefix"),
+            (&["--redis-prefix", "a b"], "--redis-prefix"),
+            (&["--reuse-port=1"], "takes no value"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
     }
 
     #[test]

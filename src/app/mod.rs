@@ -5,6 +5,8 @@
 //! performs. No sockets, no clock reads: the shell passes the time in.
 
 pub mod admin;
+pub mod cluster;
+mod cluster_sync;
 pub mod metrics;
 pub mod route;
 
@@ -40,6 +42,8 @@ pub enum Action {
     Close { to: usize, code: CloseCode, reason: &'static str },
     /// Rewrite the `--blocklist` file with this text (atomically).
     SaveBlocklist(String),
+    /// Cluster mode: wall `to` has been greeted; broadcasts performed after this reach it.
+    Admit { to: usize },
 }
 
 /// The time as the shell read it: the monotonic clock for deadlines, the wall clock (Unix
@@ -86,6 +90,8 @@ pub struct App {
     pub admins: Admins,
     /// `--blocklist FILE` was given: admin edits are saved to it.
     pub persist_blocklist: bool,
+    /// With `--redis`: the node's side of the cluster (set by the shell).
+    pub cluster: Option<cluster::Cluster>,
 }
 
 impl App {
@@ -100,6 +106,7 @@ impl App {
             admin_token: config.admin_token.clone(),
             admins: Admins::default(),
             persist_blocklist: config.blocklist.is_some(),
+            cluster: None,
         }
     }
 
@@ -112,6 +119,10 @@ impl App {
             Route::Wall(route) => match self.wall.join(&route.room, token, route.client, now) {
                 Ok(member) => {
                     self.admins.room_changed(member.room);
+                    if let Some(cluster) = &mut self.cluster {
+                        cluster.join(token, &member, &route.room, (route.since, route.epoch.clone()), now);
+                        return Session::Wall(member);
+                    }
                     self.greet(token, &member, &route, actions);
                     Session::Wall(member)
                 }
@@ -188,8 +199,15 @@ impl App {
     }
 
     /// A post that passed the pipeline (or was approved): numbered, broadcast, shown to the
-    /// admins, acked to its sender `token` (if still connected and it gave a `ref`).
+    /// admins, acked to its sender `token` (if still connected and it gave a `ref`). In a
+    /// cluster, numbering is Redis's: the post comes back on the room's channel like every
+    /// other node's.
     fn accepted(&mut self, token: Option<usize>, post: Accepted, time: Time, actions: &mut Vec<Action>) {
+        if let Some(cluster) = &mut self.cluster {
+            let Some(room) = self.wall.rooms.get(post.room) else { return };
+            let name = room.name.clone();
+            return cluster.publish(token, &name, post, time, actions);
+        }
         let Some(sequenced) = self.wall.sequence(&post, time.now, time.unix_ms) else { return };
         self.counters.posts_accepted += 1;
         actions.push(Action::Broadcast { room: sequenced.room, frame: sequenced.frame });
@@ -206,6 +224,9 @@ impl App {
         match session {
             Session::Wall(member) => {
                 self.admins.room_changed(member.room);
+                if let Some(cluster) = &mut self.cluster {
+                    cluster.leave(token);
+                }
                 self.wall.leave(token);
             }
             Session::Admin(_) => self.close_admin(token),

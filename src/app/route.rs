@@ -59,6 +59,10 @@ impl App {
         let query = head.query().unwrap_or("");
         match head.path() {
             "/ws" => match parse_wall_route(query, client) {
+                // With --redis, a wall opens only while the node reaches Redis (the contract).
+                Ok(_) if self.cluster.as_ref().is_some_and(|c| !c.is_up()) => {
+                    Routed::Answer(Answer::Refuse(Status::ServiceUnavailable, &[("Retry-After", "2")]))
+                }
                 Ok(route) if self.wall.rooms.can_join(&route.room).is_err() => {
                     log::warn!("refused a wall in new room '{}': the rooms limit is reached", route.room);
                     Routed::Answer(Answer::Refuse(Status::ServiceUnavailable, &[("Retry-After", "5")]))

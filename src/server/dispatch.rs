@@ -21,7 +21,7 @@ impl Server {
     /// Bytes from a connection, to whichever protocol it speaks.
     pub(super) fn on_bytes(&mut self, token: usize, data: &mut [u8], now: Instant) {
         let gauges = self.gauges();
-        let healthy = self.shutdown_deadline.is_none();
+        let healthy = self.shutdown_deadline.is_none() && self.app.cluster.as_ref().is_none_or(|c| c.is_up());
         let Some(conn) = self.conns.get_mut(token) else { return };
         match &mut conn.protocol {
             Protocol::Http(http) => {
@@ -131,7 +131,7 @@ impl Server {
             ws: self.conns.count(Kind::Ws),
             admin: self.conns.count(Kind::Admin),
             rooms: self.app.wall.rooms.len() as u64,
-            redis_up: None,
+            redis_up: self.app.cluster.as_ref().map(|c| c.is_up()),
         }
     }
 
@@ -151,6 +151,11 @@ impl Server {
                 }
                 Action::Close { to, code, reason } => self.close_websocket(to, code, reason, now),
                 Action::SaveBlocklist(text) => self.save_blocklist(&text),
+                Action::Admit { to } => {
+                    if let Some(cluster) = &mut self.app.cluster {
+                        cluster.admit(to);
+                    }
+                }
             }
         }
     }
@@ -207,7 +212,7 @@ fn fan_out(
     for &member in app.members(room) {
         let Some(conn) = conns.get_mut(member) else { continue };
         let Protocol::WebSocket(ws, _) = &conn.protocol else { continue };
-        if !ws.is_open() || conn.lifecycle.is_ending() {
+        if !ws.is_open() || conn.lifecycle.is_ending() || app.cluster.as_ref().is_some_and(|c| !c.delivers_to(member)) {
             continue;
         }
         if conn.out.pending() + frame.len() > config.max_backlog {

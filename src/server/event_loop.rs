@@ -21,6 +21,7 @@ use crate::server::connections::{Connection, Connections, Protocol};
 use crate::server::lifecycle::Lifecycle;
 use crate::server::output::OutQueue;
 use crate::server::pages::Pages;
+use crate::server::redis_link;
 use crate::server::system;
 use crate::server::timers::Timers;
 use crate::wall::Wall;
@@ -70,6 +71,8 @@ pub struct Server {
     pub(super) shutdown_deadline: Option<Instant>,
     /// With `--flush-delay`: when the output queued since the last flush goes out.
     pub(super) flush_at: Option<Instant>,
+    /// With `--redis`: the connections to Redis.
+    pub(super) redis: Option<super::redis_link::RedisLink>,
     next_tick: Instant,
 }
 
@@ -90,13 +93,17 @@ impl Server {
         }
         log::debug!("{} pages, {} blocked phrases", pages.len(), blocklist.len());
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(config.bind)?;
-        system::set_listen_backlog(&listener, config.listen_backlog)?;
+        let mut listener = system::bind_listener(config.bind, config.reuse_port, config.listen_backlog)?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let local_addr = listener.local_addr()?;
         let limits = HistoryLimits { max_len: config.history, ttl: config.history_ttl };
         let rooms = Rooms::new(config.max_rooms, limits, unix_ms());
-        let app = App::new(Wall::new(rooms, config.rate, blocklist), &config);
+        let mut app = App::new(Wall::new(rooms, config.rate, blocklist), &config);
+        let redis = config.redis.as_ref().map(|url| {
+            app.cluster = Some(cluster_of(&config, url));
+            log::info!("cluster mode: rooms live in Redis at {}:{} (database {})", url.host, url.port, url.db);
+            super::redis_link::RedisLink::new(url, Instant::now())
+        });
         Ok(Server {
             app,
             config,
@@ -112,6 +119,7 @@ impl Server {
             accept_retry: None,
             shutdown_deadline: None,
             flush_at: None,
+            redis,
             next_tick: Instant::now() + TICK,
         })
     }
@@ -135,6 +143,7 @@ impl Server {
                 match event.token() {
                     LISTENER => self.accept(now),
                     WAKER => {}
+                    t @ (redis_link::COMMANDS | redis_link::SUBSCRIBER) => self.redis_event(t, now),
                     Token(token) => {
                         if event.is_writable() {
                             self.mark_dirty(token);
@@ -158,7 +167,8 @@ impl Server {
     /// Waits for events until the next deadline of any kind.
     fn poll_once(&mut self, events: &mut Events) -> io::Result<()> {
         let now = Instant::now();
-        let deadlines = [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.flush_at];
+        let deadlines =
+            [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.flush_at, self.redis_wake()];
         let wake = deadlines.into_iter().flatten().chain([self.next_tick]).min();
         // Round up so that we never wake a hair before a deadline and spin.
         let timeout = wake.map(|at| at.saturating_duration_since(now) + Duration::from_micros(500));
@@ -184,6 +194,7 @@ impl Server {
             self.app.tick(now, &mut actions);
             self.perform(actions, now);
         }
+        self.redis_turn(now);
         self.flush_if_due(now);
         self.conns.end_turn();
     }
@@ -274,6 +285,18 @@ impl Server {
             self.close_websocket(token, CloseCode::GOING_AWAY, "server shutting down", now);
         }
     }
+}
+
+/// The node's cluster state for `--redis`: history bounds shared with every node, room keys
+/// kept a day ([`KEY_TTL_SECS`](crate::app::cluster::KEY_TTL_SECS)), and entropy for epochs.
+fn cluster_of(config: &Config, url: &crate::wire::redis_url::RedisUrl) -> crate::app::cluster::Cluster {
+    use crate::app::cluster::{Cluster, KEY_TTL_SECS};
+    let age_ms = config.history_ttl.as_millis().min(u128::from(u64::MAX)) as u64;
+    let key_ttl_secs = KEY_TTL_SECS.max(config.history_ttl.as_secs().saturating_mul(2));
+    let policy = crate::protocol::cluster_script::HistoryPolicy { size: config.history as u64, age_ms, key_ttl_secs };
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let seed = nanos ^ (u128::from(std::process::id()) << 64) ^ (&policy as *const _ as usize as u128);
+    Cluster::new(url, config.redis_prefix.clone(), policy, config.max_backlog, seed)
 }
 
 /// The time now, as the application wants it.

@@ -10,6 +10,7 @@ mod io;
 pub mod lifecycle;
 pub mod output;
 pub mod pages;
+mod redis_link;
 mod responder;
 #[allow(unsafe_code)] // The one module that calls the C library directly (signals, rlimits).
 pub mod system;

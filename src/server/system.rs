@@ -71,3 +71,67 @@ pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
         Ok((lim.rlim_cur as u64, lim.rlim_max as u64))
     }
 }
+
+/// A listening socket on `addr` with `SO_REUSEADDR` and, with `reuse_port`, `SO_REUSEPORT`
+/// (socket(7): every socket bound to the address must set it before `bind`, and the kernel
+/// then spreads incoming connections over them), listening with `backlog`.
+pub fn bind_listener(
+    addr: std::net::SocketAddr,
+    reuse_port: bool,
+    backlog: i32,
+) -> std::io::Result<mio::net::TcpListener> {
+    use std::os::fd::FromRawFd;
+    let last = std::io::Error::last_os_error;
+    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: socket(2) returns a new descriptor or -1; we own it from here on.
+    let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(last());
+    }
+    // SAFETY: `fd` is a fresh socket that nothing else owns; the listener closes it on drop.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    let mut options = vec![libc::SO_REUSEADDR];
+    if reuse_port {
+        options.push(libc::SO_REUSEPORT);
+    }
+    for option in options {
+        let on: libc::c_int = 1;
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: setsockopt(2) reads `len` bytes from a live c_int.
+        if unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, option, (&on as *const libc::c_int).cast(), len) } != 0 {
+            return Err(last());
+        }
+    }
+    // SAFETY: a zeroed sockaddr_storage is a valid value; we fill in the family's fields.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        std::net::SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for any sockaddr.
+            let sin = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        std::net::SocketAddr::V6(a) => {
+            // SAFETY: as above.
+            let sin6 = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_scope_id = a.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    // SAFETY: bind(2) reads `len` bytes of the address we filled in; listen(2) on our socket.
+    unsafe {
+        if libc::bind(fd, (&storage as *const libc::sockaddr_storage).cast(), len as libc::socklen_t) != 0 {
+            return Err(last());
+        }
+        if libc::listen(fd, backlog) != 0 {
+            return Err(last());
+        }
+    }
+    Ok(mio::net::TcpListener::from_std(listener))
+}

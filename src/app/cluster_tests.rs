@@ -1,0 +1,144 @@
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::wall::Wall;
+use crate::wall::blocklist::Blocklist;
+use crate::wall::danmaku::parse_post;
+use crate::wall::history::HistoryLimits;
+use crate::wall::room::Rooms;
+
+const CHANNEL: &str = "danmaku:{r}:live";
+
+fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}
+
+fn cluster() -> Cluster {
+    let url = RedisUrl::parse("redis://127.0.0.1:6379").unwrap();
+    let policy = HistoryPolicy { size: 100, age_ms: 60_000, key_ttl_secs: KEY_TTL_SECS };
+    Cluster::new(&url, "danmaku:".into(), policy, 1 << 20, 42)
+}
+
+fn at(now: Instant) -> Time {
+    Time { now, unix_ms: 1_700_000_000_000 }
+}
+
+/// The handshake's answers: three SCRIPT LOADs, then PONG.
+fn handshake(c: &mut Cluster, role: SessionRole, now: Instant) {
+    c.start_session(role, now);
+    let sha = bulk(&"0".repeat(40));
+    let replies = format!("{sha}{sha}{sha}+PONG\r\n");
+    c.feed(role, replies.as_bytes(), at(now), &mut Vec::new());
+}
+
+fn member() -> Member {
+    let limits = HistoryLimits { max_len: 10, ttl: Duration::from_secs(60) };
+    let mut wall = Wall::new(Rooms::new(10, limits, 0), 0, Blocklist::default());
+    wall.join("r", 1, IpAddr::V4(Ipv4Addr::LOCALHOST), Instant::now()).unwrap()
+}
+
+fn read_reply(epoch: &str, top: u64, entries: &[(&str, &str)]) -> String {
+    let mut out = format!("*5\r\n{}:{top}\r\n:0\r\n:0\r\n*{}\r\n", bulk(epoch), entries.len() * 2);
+    for (id, json) in entries {
+        out += &bulk(id);
+        out += &bulk(json);
+    }
+    out
+}
+
+fn live(epoch: &str, pos: &str, id: u64) -> String {
+    let payload = format!("{epoch}|{pos}|{{\"type\":\"danmaku\",\"id\":{id}}}");
+    format!("*3\r\n{}{}{}", bulk("message"), bulk(CHANNEL), bulk(&payload))
+}
+
+fn texts(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Send { to, frame: Frame::Owned(b) } => format!("send {to} {}", String::from_utf8_lossy(&b[2..])),
+            Action::Send { to, frame: Frame::Shared(b) } => format!("send {to} {}", String::from_utf8_lossy(&b[2..])),
+            Action::Broadcast { frame, .. } => format!("all {}", String::from_utf8_lossy(&frame[2..])),
+            Action::Admit { to } => format!("admit {to}"),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn posts_are_refused_while_redis_is_away() {
+    let mut c = cluster();
+    let now = Instant::now();
+    c.join(3, &member(), "r", (None, None), now);
+    let post = parse_post(r#"{"msg":"hi","ref":"a"}"#).unwrap();
+    let accepted = Accepted { room: 0, danmaku: post.danmaku, reference: post.reference, from: member().client };
+    let mut actions = Vec::new();
+    c.publish(Some(3), "r", accepted, at(now), &mut actions);
+    assert!(!c.is_up());
+    assert_eq!(texts(&actions), vec![format!(r#"send 3 {{"type":"error","error":"{UNAVAILABLE}","ref":"a"}}"#)]);
+}
+
+#[test]
+fn a_wall_is_greeted_then_gets_live_danmaku_in_order_and_gaps_read() {
+    let mut c = cluster();
+    let now = Instant::now();
+    handshake(&mut c, SessionRole::Commands, now);
+    handshake(&mut c, SessionRole::Subscriber, now);
+    assert!(c.is_up());
+    c.join(1, &member(), "r", (None, None), now);
+    assert!(!c.delivers_to(1), "not before its hello");
+    assert!(String::from_utf8_lossy(&c.take_output(SessionRole::Subscriber)).contains(CHANNEL));
+    let confirm = format!("*3\r\n{}{}:1\r\n", bulk("subscribe"), bulk(CHANNEL));
+    let mut actions = Vec::new();
+    c.feed(SessionRole::Subscriber, confirm.as_bytes(), at(now), &mut actions);
+    assert!(String::from_utf8_lossy(&c.take_output(SessionRole::Commands)).contains("EVALSHA"), "the sync read");
+    // Live danmaku 1 arrives before the read's reply (which says top 0): kept, then delivered.
+    c.feed(SessionRole::Subscriber, live("E", "1-0", 1).as_bytes(), at(now), &mut actions);
+    assert!(actions.is_empty());
+    c.feed(SessionRole::Commands, read_reply("E", 0, &[]).as_bytes(), at(now), &mut actions);
+    assert_eq!(
+        texts(&actions),
+        vec![
+            r#"send 1 {"type":"hello","room":"r","epoch":"E","last":0}"#,
+            "admit 1",
+            r#"all {"type":"danmaku","id":1}"#
+        ]
+    );
+    c.admit(1);
+    assert!(c.delivers_to(1));
+    // A jump from 1 to 4: read 2 and 3 first, then 4, in order.
+    actions.clear();
+    c.feed(SessionRole::Subscriber, live("E", "4-0", 4).as_bytes(), at(now), &mut actions);
+    assert!(actions.is_empty(), "nothing out of order");
+    assert!(String::from_utf8_lossy(&c.take_output(SessionRole::Commands)).contains("1-1"), "read after 1");
+    let entries = [("2-0", r#"{"type":"danmaku","id":2}"#), ("3-0", r#"{"type":"danmaku","id":3}"#)];
+    c.feed(SessionRole::Commands, read_reply("E", 3, &entries).as_bytes(), at(now), &mut actions);
+    let ids: Vec<String> = texts(&actions);
+    assert_eq!(
+        ids,
+        vec![
+            r#"all {"type":"danmaku","id":2}"#,
+            r#"all {"type":"danmaku","id":3}"#,
+            r#"all {"type":"danmaku","id":4}"#
+        ]
+    );
+    // A repeat is dropped.
+    actions.clear();
+    c.feed(SessionRole::Subscriber, live("E", "4-0", 4).as_bytes(), at(now), &mut actions);
+    assert!(actions.is_empty());
+}
+
+#[test]
+fn losing_the_subscriber_takes_the_node_down() {
+    let mut c = cluster();
+    let now = Instant::now();
+    handshake(&mut c, SessionRole::Commands, now);
+    handshake(&mut c, SessionRole::Subscriber, now);
+    assert!(c.is_up());
+    let mut actions = Vec::new();
+    // No byte for PING_INTERVAL: a probe; no answer within REPLY_TIMEOUT: down.
+    c.on_timer(at(now + PING_INTERVAL), &mut actions);
+    assert!(c.is_up());
+    c.on_timer(at(now + PING_INTERVAL + REPLY_TIMEOUT + Duration::from_millis(1)), &mut actions);
+    assert!(!c.is_up() && c.session_failed(SessionRole::Subscriber));
+}
