@@ -397,3 +397,94 @@ fn unsafe_signal(pid: i32, sig: libc::c_int) {
     // SAFETY: kill(2) on a child process of this test.
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
 }
+
+/// Reads text frames until one satisfies `want` (returned), failing after `within`.
+fn wait_text(ws: &mut Ws, within: Duration, want: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "timed out waiting; got {seen:?}");
+        if let Recv::Frame(f) = ws.recv_within(left) {
+            let text = f.text().to_string();
+            if want(&text) {
+                return text;
+            }
+            seen.push(text);
+        }
+    }
+}
+
+/// An admin signed in on `addr`, past its `state`.
+fn admin(addr: SocketAddr, token: &str) -> Ws {
+    let mut ws = Ws::connect(addr, "/admin/ws");
+    ws.send_text(&format!(r#"{{"type":"auth","token":"{token}"}}"#));
+    wait_text(&mut ws, Duration::from_secs(5), |t| t.starts_with(r#"{"type":"state""#));
+    ws
+}
+
+/// The admin's request and its `ok`.
+fn admin_ok(ws: &mut Ws, request: &str) {
+    ws.send_text(request);
+    let reply =
+        wait_text(ws, Duration::from_secs(5), |t| t.contains(r#""type":"ok""#) || t.contains(r#""type":"error""#));
+    assert!(reply.contains(r#""type":"ok""#), "{request} -> {reply}");
+}
+
+#[test]
+fn moderation_reaches_every_node() {
+    const TOKEN: &str = "cluster-moderation-token";
+    let dir = common::TempDir::new("cluster-admin");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, TOKEN).unwrap();
+    let redis = Redis::start(&[]);
+    let flags = ["--admin-token-file", token_file.to_str().unwrap()];
+    let (a, b) = (node(&redis.url(), &flags), node(&redis.url(), &flags));
+    for n in [&a, &b] {
+        wait_health(n.addr(), 200, Duration::from_secs(10));
+    }
+    let mut admin_a = admin(a.addr(), TOKEN);
+    let (mut wall_b, hello) = join(b.addr(), "/ws?room=mod");
+    let (mut poster_b, _) = join(b.addr(), "/ws?room=mod");
+    // A post on node B: the admin on node A sees it in the feed, with its address.
+    assert_eq!(ack_id(&post(&mut poster_b, "m1")), 1);
+    let feed = wait_text(&mut admin_a, Duration::from_secs(5), |t| t.starts_with(r#"{"type":"post""#));
+    assert!(feed.contains(r#""room":"mod","id":1,"#) && feed.contains(r#""from":"127.0.0.1""#), "{feed}");
+    // Delete on A: the wall on B removes it, and no resume anywhere replays it.
+    admin_ok(&mut admin_a, r#"{"type":"delete","room":"mod","id":1}"#);
+    wait_text(&mut wall_b, Duration::from_secs(5), |t| t == r#"{"type":"delete","id":1}"#);
+    let (mut resumed, h) = join(a.addr(), &format!("/ws?room=mod&since=0&epoch={}", hello.epoch));
+    assert_eq!(h.last, 1);
+    let seen = read_until(&mut resumed, Duration::from_secs(5), |s| !s.others.is_empty());
+    assert_eq!((seen.ids, seen.others), (vec![], vec![r#"{"type":"delete","id":1}"#.to_string()]));
+    // Ban on A: the poster on B is muted (once the bus has carried it); lifted again.
+    admin_ok(&mut admin_a, r#"{"type":"ban","address":"127.0.0.1","seconds":60}"#);
+    let muted = (0..40).find_map(|k| {
+        let answer = post(&mut poster_b, &format!("b{k}"));
+        thread::sleep(Duration::from_millis(50));
+        answer.contains("muted").then_some(answer)
+    });
+    assert!(muted.is_some(), "the ban reached node B");
+    admin_ok(&mut admin_a, r#"{"type":"ban","address":"127.0.0.1","seconds":0}"#);
+    let lifted = (0..40).any(|k| {
+        thread::sleep(Duration::from_millis(50));
+        !post(&mut poster_b, &format!("l{k}")).contains("error")
+    });
+    assert!(lifted, "the lift reached node B");
+    // Hold on A: a post on B is held; A's admin sees it pending and approves it on B's node.
+    admin_ok(&mut admin_a, r#"{"type":"hold","room":"mod","on":true}"#);
+    let held = (0..40).find_map(|k| {
+        thread::sleep(Duration::from_millis(50));
+        let answer = post(&mut poster_b, &format!("h{k}"));
+        answer.contains(r#""type":"held""#).then_some(format!("h{k}"))
+    });
+    let reference = held.expect("the hold reached node B");
+    let pending = wait_text(&mut admin_a, Duration::from_secs(5), |t| t.starts_with(r#"{"type":"pending""#));
+    let key = pending.split(r#""key":""#).nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    admin_ok(&mut admin_a, &format!(r#"{{"type":"approve","room":"mod","key":"{key}"}}"#));
+    let ack = wait_text(&mut poster_b, Duration::from_secs(5), |t| t.contains(&reference));
+    let id = ack_id(&ack);
+    let approved = read_until(&mut wall_b, Duration::from_secs(5), |s| s.ids.contains(&id));
+    assert!(approved.ids.contains(&id), "the approved post reached the wall on B");
+    assert!(!a.log_contains(TOKEN) && !b.log_contains(TOKEN), "the token is never logged");
+}

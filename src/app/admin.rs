@@ -18,6 +18,7 @@ use crate::protocol::ws_conn::Message;
 use crate::wall::admin_msg::{self, AdminRequest, PostView, RoomState};
 use crate::wall::blocklist::EditLimits;
 use crate::wall::moderation::auth_limit::{AuthLimiter, AuthLimits};
+use crate::wall::moderation::hold::Held;
 use crate::wall::moderation::token::constant_time_eq;
 use crate::wall::room::RoomId;
 use crate::wall::{Accepted, danmaku};
@@ -70,7 +71,7 @@ impl Admins {
         }
     }
 
-    fn send_all(&self, json: &str, actions: &mut Vec<Action>) {
+    pub fn send_all(&self, json: &str, actions: &mut Vec<Action>) {
         if self.signed_in.is_empty() {
             return;
         }
@@ -102,8 +103,9 @@ impl App {
         time: Time,
         actions: &mut Vec<Action>,
     ) {
+        let raw = String::from_utf8_lossy(&message.data);
         let request = match message.opcode {
-            Opcode::Text => admin_msg::parse_request(&String::from_utf8_lossy(&message.data)),
+            Opcode::Text => admin_msg::parse_request(&raw),
             _ => Err("admin requests are JSON text messages".to_string()),
         };
         if !session.signed_in {
@@ -114,7 +116,7 @@ impl App {
             Ok(AdminRequest::Auth { .. }) => admin_msg::error_json("already signed in"),
             Ok(request) => {
                 let what = request.type_name();
-                match self.perform_admin(request, time, actions) {
+                match self.perform_everywhere(request, &raw, time, actions) {
                     Ok(done) => {
                         log::info!("admin {}: {what} {done}", session.client);
                         admin_msg::ok_json(what)
@@ -200,18 +202,15 @@ impl App {
         self.admins.send_all(&json, actions);
     }
 
-    /// Tells the admins of a post held for review.
-    pub(super) fn feed_pending(
-        &self,
-        held: &crate::wall::moderation::hold::Held<danmaku::Danmaku>,
-        actions: &mut Vec<Action>,
-    ) {
+    /// Tells the admins (of every node, in a cluster) of a post held for review.
+    pub(super) fn feed_pending(&mut self, held: &Held<danmaku::Danmaku>, time: Time, actions: &mut Vec<Action>) {
         let json = admin_msg::pending_json(&held.room, &held.key, &PostView::of(&held.post), held.from);
         self.admins.send_all(&json, actions);
+        self.pending_everywhere(&json, time);
     }
 
     /// Carries out one admin request; `Ok` says what was done (for the audit line).
-    fn perform_admin(
+    pub(super) fn perform_admin(
         &mut self,
         request: AdminRequest,
         time: Time,

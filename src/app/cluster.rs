@@ -33,6 +33,8 @@ use crate::wire::resp::Value;
 
 pub use super::cluster_sync::RoomSync;
 
+pub mod admin;
+
 /// The reason every refused post carries while Redis is unreachable.
 pub const UNAVAILABLE: &str = "the wall is temporarily unavailable, please try again";
 
@@ -51,10 +53,21 @@ pub const KEY_TTL_SECS: u64 = 24 * 3600;
 /// What a command in flight was for.
 #[derive(Debug, Clone)]
 enum Pending {
-    /// A post from connection `token` (while its generation is `generation`).
-    Post { token: usize, generation: u32, reference: Option<String> },
+    /// A post from connection `token` (while its generation is `generation`); `feed` is the
+    /// admin feed's `post` entry once the id is known.
+    Post { token: usize, generation: u32, reference: Option<String>, feed: Option<Feed> },
     /// A room's sync read.
     Read { room: Rc<str> },
+    /// A moderation event or an admin-bus message: nothing to do with the reply but log an error.
+    Note(&'static str),
+}
+
+/// What the admins are told of a post once Redis has numbered it.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub room: Rc<str>,
+    pub post: Accepted,
+    pub unix_ms: u64,
 }
 
 /// The cluster state of one node.
@@ -88,6 +101,10 @@ pub struct Cluster {
     /// Frames queued to connections directly (replays), for `/metrics`.
     pub deliveries: u64,
     pub posts_accepted: u64,
+    /// This node's name on the admin bus (and the prefix of its hold keys).
+    pub node: String,
+    /// `PREFIX` + `admin`: where nodes tell each other of moderation (see `cluster_admin.rs`).
+    pub(super) admin_channel: String,
 }
 
 impl Cluster {
@@ -103,7 +120,8 @@ impl Cluster {
             ..RedisConfig::default()
         };
         let where_ = format!("{}:{}/{}", url.host, url.port, url.db);
-        Cluster {
+        let admin_channel = format!("{prefix}admin");
+        let mut cluster = Cluster {
             prefix,
             policy,
             replay_budget: max_backlog.saturating_sub(256),
@@ -123,7 +141,11 @@ impl Cluster {
             clock: None,
             deliveries: 0,
             posts_accepted: 0,
-        }
+            node: String::new(),
+            admin_channel,
+        };
+        cluster.node = cluster.candidate();
+        cluster
     }
 
     /// Both connections are ready: posts are taken and walls may open.
@@ -239,6 +261,9 @@ impl Cluster {
                     self.on_subscribed(&channel, time)
                 }
                 RedisEvent::Subscription { .. } => {}
+                RedisEvent::Message { channel, payload, .. } if channel == self.admin_channel.as_bytes() => {
+                    self.on_bus(&payload, actions)
+                }
                 RedisEvent::Message { channel, payload, .. } => self.on_live(&channel, &payload, time, actions),
                 RedisEvent::Failed { failure, unanswered } => self.on_failed(role, &failure, unanswered, actions),
             }
@@ -258,7 +283,8 @@ impl Cluster {
     fn on_ready(&mut self, role: SessionRole, time: Time) {
         match role {
             SessionRole::Subscriber => {
-                let channels: Vec<Vec<u8>> = self.rooms.values().map(|r| r.keys.channel.clone().into_bytes()).collect();
+                let rooms = self.rooms.values().map(|r| r.keys.channel.clone().into_bytes());
+                let channels: Vec<Vec<u8>> = rooms.chain([self.admin_channel.clone().into_bytes()]).collect();
                 for room in self.rooms.values_mut() {
                     room.subscribed = false;
                 }
@@ -296,7 +322,7 @@ impl Cluster {
         }
         for tag in unanswered {
             match self.pending.remove(&tag) {
-                Some(Pending::Post { token, generation, reference }) => {
+                Some(Pending::Post { token, generation, reference, .. }) => {
                     self.refuse(token, generation, reference.as_deref(), actions)
                 }
                 Some(Pending::Read { room }) => {
@@ -304,6 +330,7 @@ impl Cluster {
                         r.reading = None;
                     }
                 }
+                Some(Pending::Note(what)) => log::warn!("{what}: Redis went away before it answered"),
                 None => {}
             }
         }
@@ -311,10 +338,14 @@ impl Cluster {
 
     /// Sends a command on the commands session; false (nothing sent) if there is none.
     fn command(&mut self, call: &cs::ScriptCall, pending: Pending, now: Instant) -> Option<u64> {
+        self.raw_command(&call.evalsha(), pending, now)
+    }
+
+    /// Sends any command (its arguments) on the commands session.
+    fn raw_command(&mut self, args: &[Vec<u8>], pending: Pending, now: Instant) -> Option<u64> {
         let session = self.commands.as_mut().filter(|s| !s.is_failed())?;
         let tag = self.next_tag;
         self.next_tag += 1;
-        let args = call.evalsha();
         let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         session.command(tag, &refs, now);
         self.pending.insert(tag, pending);
@@ -333,9 +364,12 @@ impl Cluster {
 
     fn on_reply(&mut self, tag: u64, value: &Value, time: Time, actions: &mut Vec<Action>) {
         match self.pending.remove(&tag) {
-            Some(Pending::Post { token, generation, reference }) => match cs::parse_published(value) {
+            Some(Pending::Post { token, generation, reference, feed }) => match cs::parse_published(value) {
                 Ok((_, id)) => {
                     self.posts_accepted += 1;
+                    if let Some(feed) = feed {
+                        self.feed_post(&feed, id, actions);
+                    }
                     if let Some(reference) = reference.filter(|_| self.generation(token) == generation) {
                         let ack = text_frame(&danmaku::ack_json(&reference, id));
                         actions.push(Action::Send { to: token, frame: Frame::Owned(ack) });
@@ -355,6 +389,11 @@ impl Cluster {
                     }
                 }
             },
+            Some(Pending::Note(what)) => {
+                if let Value::Error(e) = value {
+                    log::warn!("{what}: Redis answered {}", String::from_utf8_lossy(e));
+                }
+            }
             None => {}
         }
     }
@@ -375,7 +414,14 @@ impl Cluster {
     }
 
     /// An accepted post: to Redis, which numbers and publishes it. Refused at once while down.
-    pub fn publish(&mut self, token: Option<usize>, name: &str, post: Accepted, time: Time, actions: &mut Vec<Action>) {
+    pub fn publish(
+        &mut self,
+        token: Option<usize>,
+        name: &Rc<str>,
+        post: Accepted,
+        time: Time,
+        actions: &mut Vec<Action>,
+    ) {
         self.tick(time);
         // A held post approved after its poster left has nobody to answer: a token no
         // connection has (usize::MAX) with a generation that never matches.
@@ -391,9 +437,11 @@ impl Cluster {
         let keys = RoomKeys::new(&self.prefix, name);
         let candidate = self.candidate();
         let call = cs::publish(&keys, &self.policy, &candidate, rest, time.unix_ms);
-        let pending = Pending::Post { token, generation, reference: post.reference.clone() };
+        let reference = post.reference.clone();
+        let feed = Some(Feed { room: name.clone(), post, unix_ms: time.unix_ms });
+        let pending = Pending::Post { token, generation, reference: reference.clone(), feed };
         if self.command(&call, pending, time.now).is_none() {
-            self.refuse(token, generation, post.reference.as_deref(), actions);
+            self.refuse(token, generation, reference.as_deref(), actions);
         }
     }
 

@@ -73,7 +73,7 @@ fn posts_are_refused_while_redis_is_away() {
     let post = parse_post(r#"{"msg":"hi","ref":"a"}"#).unwrap();
     let accepted = Accepted { room: 0, danmaku: post.danmaku, reference: post.reference, from: member().client };
     let mut actions = Vec::new();
-    c.publish(Some(3), "r", accepted, at(now), &mut actions);
+    c.publish(Some(3), &"r".into(), accepted, at(now), &mut actions);
     assert!(!c.is_up());
     assert_eq!(texts(&actions), vec![format!(r#"send 3 {{"type":"error","error":"{UNAVAILABLE}","ref":"a"}}"#)]);
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cluster;
 mod cluster_sync;
 pub mod metrics;
+mod nodes;
 pub mod route;
 
 use std::rc::Rc;
@@ -44,6 +45,10 @@ pub enum Action {
     SaveBlocklist(String),
     /// Cluster mode: wall `to` has been greeted; broadcasts performed after this reach it.
     Admit { to: usize },
+    /// Show this to every signed-in admin of this node (a feed entry).
+    ToAdmins(String),
+    /// Cluster mode: another node's moderation message (`cluster::admin`), for the app.
+    FromNodes(Vec<u8>),
 }
 
 /// The time as the shell read it: the monotonic clock for deadlines, the wall clock (Unix
@@ -182,7 +187,7 @@ impl App {
                     Checked::Accept(post) => self.accepted(Some(token), post, time, actions),
                     Checked::Hold(held) => {
                         self.counters.posts_held += 1;
-                        self.feed_pending(&held, actions);
+                        self.feed_pending(&held, time, actions);
                         if let Some(r) = self.wall.rooms.get_mut(member.room) {
                             r.pinned = true;
                         }
@@ -206,6 +211,7 @@ impl App {
         if let Some(cluster) = &mut self.cluster {
             let Some(room) = self.wall.rooms.get(post.room) else { return };
             let name = room.name.clone();
+            // Only the feed to the admins waits for the id: see `cluster::Feed`.
             return cluster.publish(token, &name, post, time, actions);
         }
         let Some(sequenced) = self.wall.sequence(&post, time.now, time.unix_ms) else { return };

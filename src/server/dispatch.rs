@@ -137,6 +137,8 @@ impl Server {
 
     /// Carries out what the application decided.
     pub(super) fn perform(&mut self, actions: Vec<Action>, now: Instant) {
+        // Actions that actions lead to (feed entries for the admins, another node's request).
+        let mut more = Vec::new();
         for action in actions {
             match action {
                 Action::Send { to, frame: Frame::Owned(bytes) } => self.queue(to, Chunk::Owned(bytes)),
@@ -156,7 +158,12 @@ impl Server {
                         cluster.admit(to);
                     }
                 }
+                Action::ToAdmins(json) => self.app.admins.send_all(&json, &mut more),
+                Action::FromNodes(json) => self.app.from_nodes(&json, time(now), &mut more),
             }
+        }
+        if !more.is_empty() {
+            self.perform(more, now);
         }
     }
 

@@ -27,6 +27,7 @@ use crate::server::timers::Timers;
 use crate::wall::Wall;
 use crate::wall::blocklist::Blocklist;
 use crate::wall::history::HistoryLimits;
+use crate::wall::moderation::hold::{DEFAULT_MAX_PER_ROOM, DEFAULT_MAX_TOTAL, HoldQueue};
 use crate::wall::room::Rooms;
 use crate::wire::close::CloseCode;
 
@@ -100,7 +101,10 @@ impl Server {
         let rooms = Rooms::new(config.max_rooms, limits, unix_ms());
         let mut app = App::new(Wall::new(rooms, config.rate, blocklist), &config);
         let redis = config.redis.as_ref().map(|url| {
-            app.cluster = Some(cluster_of(&config, url));
+            let cluster = cluster_of(&config, url);
+            // Hold keys name their node, so an approve on any node finds the post's node.
+            app.wall.held = HoldQueue::new(DEFAULT_MAX_PER_ROOM, DEFAULT_MAX_TOTAL, &format!("{}-", cluster.node));
+            app.cluster = Some(cluster);
             log::info!("cluster mode: rooms live in Redis at {}:{} (database {})", url.host, url.port, url.db);
             super::redis_link::RedisLink::new(url, Instant::now())
         });

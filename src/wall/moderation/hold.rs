@@ -57,6 +57,12 @@ impl<T> HoldQueue<T> {
         HoldQueue { rooms: HashMap::new(), total: 0, max_per_room, max_total, prefix: prefix.to_string(), next_key: 1 }
     }
 
+    /// Whether `key` is one this queue hands out (in a cluster, keys of another node are
+    /// not: they start with that node's name).
+    pub fn is_own_key(&self, key: &str) -> bool {
+        key.strip_prefix(self.prefix.as_str()).is_some_and(|rest| rest.starts_with('p'))
+    }
+
     /// Holds `post` for review; returns the new entry, or the reason it cannot wait.
     pub fn hold(
         &mut self,
