@@ -41,6 +41,26 @@ pub struct Recorder {
     pub first_disconnect: Option<String>,
 }
 
+impl Recorder {
+    fn new(origin: Instant, opts: &Fanout) -> Recorder {
+        Recorder {
+            origin,
+            win_start_ns: u64::MAX,
+            win_end_ns: u64::MAX,
+            hist: Histogram::default(),
+            raw: opts.latencies.as_ref().map(|_| Vec::new()),
+            deliveries: 0,
+            payload_bytes: 0,
+            other: 0,
+            errors: 0,
+            unparsed: 0,
+            hellos: 0,
+            open: 0,
+            first_disconnect: None,
+        }
+    }
+}
+
 /// The handler of the run: the recorder, the publishers and the phase.
 struct Load {
     rec: Recorder,
@@ -217,21 +237,7 @@ pub fn run(
     let origin = Instant::now();
     let rss_before = server.as_deref().and_then(Server::rss_kib);
     let mut net = Net::new(addr, host, &common.url.path, common.concurrency).map_err(|e| format!("poll: {e}"))?;
-    let rec = Recorder {
-        origin,
-        win_start_ns: u64::MAX,
-        win_end_ns: u64::MAX,
-        hist: Histogram::default(),
-        raw: opts.latencies.as_ref().map(|_| Vec::new()),
-        deliveries: 0,
-        payload_bytes: 0,
-        other: 0,
-        errors: 0,
-        unparsed: 0,
-        hellos: 0,
-        open: 0,
-        first_disconnect: None,
-    };
+    let rec = Recorder::new(origin, opts);
     let pubs = Publishers::new(origin, opts, Instant::now());
     let mut load = Load { rec, pubs, phase: Phase::Warmup, returned: None };
     let (p, s) = (opts.publishers, opts.subscribers);
@@ -264,11 +270,17 @@ pub fn run(
     if common.json {
         println!("{}", r.json());
     }
+    Ok(passed(&load, &out))
+}
+
+/// Every check of the run: nothing lost or extra, no connection failed or dropped, no post
+/// rejected.
+fn passed(load: &Load, out: &Outcome) -> bool {
     let (lost, extra) = (
         load.pubs.expected.saturating_sub(load.rec.deliveries),
         load.rec.deliveries.saturating_sub(load.pubs.expected),
     );
-    Ok(lost == 0 && extra == 0 && out.net.connect_failures == 0 && out.net.disconnects == 0 && load.rec.errors == 0)
+    lost == 0 && extra == 0 && out.net.connect_failures == 0 && out.net.disconnects == 0 && load.rec.errors == 0
 }
 
 /// `--latencies FILE`: one latency in microseconds per line.

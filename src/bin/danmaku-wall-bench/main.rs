@@ -3,7 +3,7 @@
 //! client role) and a single-threaded mio loop.
 //!
 //! - [`args`]: flags; [`help`]: the `--help` text.
-//! - [`client`]: the connections and the event loop.
+//! - [`client`]: the connections and the event loop (attempts and transfer in its submodules).
 //! - [`fanout`] (with [`publish`]: arrival patterns, [`fanout_report`]: its figures), [`idle`]:
 //!   the modes.
 //! - [`stats`]: the latency histogram and the token scan of the receive path.
