@@ -26,6 +26,21 @@ use crate::sock::Sources;
 /// The shared read buffer.
 const SCRATCH: usize = 256 * 1024;
 
+/// A server to connect to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub addr: SocketAddr,
+    /// The `Host` header.
+    pub host: String,
+}
+
+impl Target {
+    /// The `Host` headers of `targets`, for a report: `a:1, b:2`.
+    pub fn hosts(targets: &[Target]) -> String {
+        targets.iter().map(|t| t.host.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// What the mode does with what arrives.
 pub trait Handler {
     /// The handshake of connection `token` completed.
@@ -82,8 +97,8 @@ pub struct Net {
     ws_events: Vec<WsEvent>,
     /// Storage for [`Handler::reply`].
     reply: Vec<u8>,
-    addr: SocketAddr,
-    host: String,
+    /// Where connection `token` goes: `targets[token % targets.len()]`.
+    targets: Vec<Target>,
     path: String,
     /// Connections waiting for a handshake slot, in order.
     queue: VecDeque<usize>,
@@ -101,7 +116,9 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(addr: SocketAddr, host: &str, path: &str, max_in_flight: usize) -> io::Result<Net> {
+    /// Connections spread round-robin over `targets` (at least one).
+    pub fn new(targets: &[Target], path: &str, max_in_flight: usize) -> io::Result<Net> {
+        assert!(!targets.is_empty(), "a Net needs a target");
         Ok(Net {
             poll: Poll::new()?,
             events: Events::with_capacity(4096),
@@ -109,8 +126,7 @@ impl Net {
             scratch: vec![0; SCRATCH].into_boxed_slice(),
             ws_events: Vec::new(),
             reply: Vec::with_capacity(256),
-            addr,
-            host: host.to_string(),
+            targets: targets.to_vec(),
             path: path.to_string(),
             queue: VecDeque::new(),
             retry: VecDeque::new(),

@@ -59,7 +59,7 @@ impl Net {
         conn.key = key_from_nonce(nonce);
         conn.attempt += 1;
         conn.out.clear();
-        match sock::connect(self.addr, &mut self.sources) {
+        match sock::connect(self.targets[token % self.targets.len()].addr, &mut self.sources) {
             Ok(mut stream) => {
                 if let Err(e) =
                     self.poll.registry().register(&mut stream, Token(token), Interest::READABLE | Interest::WRITABLE)
@@ -144,7 +144,7 @@ impl Net {
                     Err(e) => return self.fail_attempt(token, true, &format!("connect: {e}"), Instant::now(), h),
                 }
                 conn.state = State::Handshaking(Vec::new());
-                conn.out = upgrade_request(&self.host, &self.path, &conn.key);
+                conn.out = upgrade_request(&self.targets[token % self.targets.len()].host, &self.path, &conn.key);
                 self.flush(token, h);
             }
             _ => {
