@@ -35,9 +35,10 @@ pub struct Target {
 }
 
 impl Target {
-    /// The `Host` headers of `targets`, for a report: `a:1, b:2`.
+    /// The `Host` headers of `targets`, for a report: `a:1`, or `{a:1,b:2}` for several.
     pub fn hosts(targets: &[Target]) -> String {
-        targets.iter().map(|t| t.host.as_str()).collect::<Vec<_>>().join(", ")
+        let hosts = targets.iter().map(|t| t.host.as_str()).collect::<Vec<_>>().join(",");
+        if targets.len() > 1 { format!("{{{hosts}}}") } else { hosts }
     }
 }
 

@@ -110,7 +110,7 @@ fn costs(r: &mut Report, rec: &Recorder, out: &Outcome) {
     let bench_pct = cpu.bench_pct();
     // In a cluster "server" is every node and the Redis together.
     let (cpu_label, pct_label, per_label) = match out.is_cluster() {
-        true => ("nodes+Redis CPU in window", "nodes+Redis CPU", "deliveries/(nodes+Redis) CPU-s"),
+        true => ("nodes+Redis CPU in window", "nodes+Redis CPU", "deliveries/cluster CPU-s"),
         false => ("server CPU in window", "server CPU", "deliveries/server CPU-s"),
     };
     r.add("server_cpu_s", cpu_label, Value::opt_num(cpu.server_cpu_s, 2), "s")
