@@ -16,11 +16,11 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::app::{App, Time};
 use crate::config::Config;
+use crate::server::pages::Pages;
 use crate::protocol::http_conn::HttpConn;
 use crate::server::connections::{Connection, Connections, Protocol};
 use crate::server::lifecycle::Lifecycle;
 use crate::server::output::OutQueue;
-use crate::server::pages::Pages;
 use crate::server::system;
 use crate::server::timers::Timers;
 use crate::wall::Wall;

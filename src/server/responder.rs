@@ -8,8 +8,8 @@ use std::time::Instant;
 use crate::app::App;
 use crate::app::metrics::{self, Gauges};
 use crate::app::route::{Route, Routed};
-use crate::protocol::http_conn::{Access, Answer, Content, Responder};
 use crate::server::pages::Pages;
+use crate::protocol::http_conn::{Access, Answer, Content, Responder};
 use crate::wire::http::{Body, RequestHead, Status};
 use crate::wire::prometheus;
 

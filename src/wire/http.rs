@@ -253,7 +253,8 @@ fn read_header<'b>(
             return Err(HeadError::Malformed);
         }
         *content_length_seen = true;
-        let digits = std::str::from_utf8(value).ok().filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+        let digits =
+            std::str::from_utf8(value).ok().filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
         match digits {
             Some(d) => head.has_body |= d.bytes().any(|b| b != b'0'),
             None => return Err(HeadError::Malformed),
