@@ -23,7 +23,15 @@ fn bench_json(mode_args: &[&str]) -> String {
     args.extend(["--spawn", SERVER, "--json"]);
     let output = bench(&args);
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
-    let last = stdout.lines().last().expect("some output").to_string();
+    let Some(last) = stdout.lines().last().map(str::to_string) else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if args.contains(&"--redis-nodes") {
+            " (--redis-nodes needs the server's cluster mode, `--redis`, and redis-server installed)"
+        } else {
+            ""
+        };
+        panic!("the bench printed nothing, exit {:?}{hint}; stderr:\n{stderr}", output.status.code());
+    };
     assert!(last.starts_with('{') && last.ends_with('}'), "last line is not JSON: {last}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with('{')).count(), 1, "exactly one JSON line");
     assert_eq!(output.status.code(), Some(0), "every check should pass");
@@ -159,6 +167,34 @@ fn bigroom_records_every_latency() {
     assert!(latencies.iter().all(|&us| us < 10_000_000), "a latency over 10 s");
 }
 
+/// `--redis-nodes 2`: a private Redis and two nodes of the real server (needs the server's
+/// cluster mode, `--redis`, and `redis-server` installed: it fails, never skips, without them).
+#[test]
+fn fanout_over_a_two_node_cluster_delivers_everything() {
+    let json = short_fanout(&["--rate", "50", "--duration", "2", "--redis-nodes", "2"]);
+    fanout_checks(&json, 22.0);
+    assert_eq!(num(&json, "redis_nodes"), 2.0);
+    assert_eq!(raw(&json, "reuse_port"), "false");
+    // Both nodes delivered (publisher 0 and half the subscribers on node 1, the rest on node 2).
+    let (one, two) = (num(&json, "node1_deliveries"), num(&json, "node2_deliveries"));
+    assert!(one > 0.0 && two > 0.0, "{json}");
+    assert_eq!(one + two, num(&json, "deliveries"));
+    // CPU of each node and of the Redis, and their sum as the cluster's.
+    let parts = num(&json, "node1_cpu_s") + num(&json, "node2_cpu_s") + num(&json, "redis_cpu_s");
+    assert!((parts - num(&json, "server_cpu_s")).abs() < 0.02, "{json}");
+    assert!(num(&json, "redis_cpu_s") >= 0.0, "{json}");
+}
+
+/// `--redis-nodes 2 --reuse-port`: both nodes on one port, the kernel spreads the connections.
+#[test]
+fn fanout_over_two_nodes_sharing_a_port_delivers_everything() {
+    let json = short_fanout(&["--rate", "50", "--redis-nodes", "2", "--reuse-port"]);
+    fanout_checks(&json, 22.0);
+    assert_eq!(raw(&json, "reuse_port"), "true");
+    assert!(!json.contains("node1_deliveries"), "one port: per-node deliveries are unknown: {json}");
+    assert!(num(&json, "node1_cpu_s") >= 0.0 && num(&json, "node2_cpu_s") >= 0.0, "{json}");
+}
+
 #[test]
 fn idle_connections_all_get_the_broadcast() {
     let json = bench_json(&["idle", "--conns", "200", "--hold", "0.5", "--broadcast"]);
@@ -221,6 +257,9 @@ fn bad_flags_exit_2_with_a_reason() {
         &["fanout", "--arrival", "sliding"],
         &["fanout", "--rate", "max", "--arrival", "poisson"],
         &["bigroom", "--conns", "5"],
+        &["fanout", "--redis-nodes", "2"],
+        &["fanout", "--spawn", SERVER, "--reuse-port"],
+        &["idle", "--spawn", SERVER, "--redis-nodes", "2"],
     ] {
         let output = Command::new(BENCH).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
@@ -250,6 +289,9 @@ fn help_lists_the_modes_and_flags() {
         "--spawn",
         "--pid",
         "--json",
+        "--redis-nodes",
+        "--reuse-port",
+        "--redis-server",
     ] {
         assert!(help.contains(word), "help lacks {word}");
     }

@@ -1,39 +1,7 @@
 //! Command-line flags, hand-written like the server's: `MODE [FLAGS]`, `--flag VALUE` or
 //! `--flag=VALUE`, every value checked with a reason. The `--help` text is [`crate::help`].
 
-/// Where to connect: the address to resolve, the `Host` header and the request target.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WsUrl {
-    /// `HOST:PORT`, for `ToSocketAddrs` and the `Host` header.
-    pub authority: String,
-    /// Path and query, e.g. `/ws?room=bench`.
-    pub path: String,
-}
-
-impl WsUrl {
-    pub fn parse(url: &str) -> Result<WsUrl, String> {
-        let rest = url.strip_prefix("ws://").ok_or_else(|| format!("--url {url}: must start with ws:// (no TLS)"))?;
-        let split = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(split);
-        if authority.is_empty() {
-            return Err(format!("--url {url}: no host"));
-        }
-        let has_port = match authority.rfind(']') {
-            Some(close) => authority[close..].contains(':'),
-            None => authority.contains(':'),
-        };
-        let authority = if has_port { authority.to_string() } else { format!("{authority}:80") };
-        let path = match path {
-            "" => "/".to_string(),
-            p if p.starts_with('?') => format!("/{p}"),
-            p => p.to_string(),
-        };
-        if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(format!("--url {url}: the path holds spaces or control characters"));
-        }
-        Ok(WsUrl { authority, path })
-    }
-}
+pub use crate::ws_url::WsUrl;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rate {
@@ -82,6 +50,17 @@ pub struct Common {
     pub json: bool,
 }
 
+/// `--redis-nodes`: the server under test as a cluster of nodes sharing a private Redis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Nodes started from `--spawn`, each with `--redis`.
+    pub nodes: usize,
+    /// All nodes on one port with `--reuse-port` (else one free port each).
+    pub reuse_port: bool,
+    /// The `redis-server` binary.
+    pub redis_server: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Fanout {
     /// `fanout` or `bigroom`: the mode's name in the report.
@@ -97,6 +76,8 @@ pub struct Fanout {
     pub msg_bytes: usize,
     /// `--latencies FILE`: every measured delivery's latency, written there.
     pub latencies: Option<String>,
+    /// `--redis-nodes N`: a cluster instead of one server.
+    pub cluster: Option<Cluster>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +104,9 @@ pub enum Command {
     Help,
     Run(Box<Options>),
 }
+
+/// The most nodes `--redis-nodes` starts.
+pub const MAX_NODES: usize = 64;
 
 fn count(flag: &str, v: &str, min: usize, max: usize) -> Result<usize, String> {
     let n: usize = v.parse().map_err(|_| format!("{flag} {v}: not a whole number"))?;
@@ -189,6 +173,7 @@ fn default_fanout(big_room: bool) -> Fanout {
         drain: 2.0,
         msg_bytes: 24,
         latencies: None,
+        cluster: None,
     }
 }
 
@@ -199,6 +184,10 @@ struct Parsed {
     idle: Idle,
     window_given: bool,
     arrival_given: bool,
+    /// `--redis-nodes`, `--reuse-port`, `--redis-server` as given (checked in [`check`]).
+    redis_nodes: Option<usize>,
+    reuse_port: bool,
+    redis_server: Option<String>,
 }
 
 /// Applies one flag shared by every mode; `Ok(false)` if `flag` is not one.
@@ -219,7 +208,7 @@ fn common_flag(c: &mut Common, flag: &str, v: &str) -> Result<bool, String> {
 }
 
 /// The flags of `fanout` and `bigroom`.
-const FANOUT_FLAGS: [&str; 10] = [
+const FANOUT_FLAGS: [&str; 13] = [
     "--subscribers",
     "--publishers",
     "--rate",
@@ -230,6 +219,9 @@ const FANOUT_FLAGS: [&str; 10] = [
     "--drain",
     "--msg-bytes",
     "--latencies",
+    "--redis-nodes",
+    "--reuse-port",
+    "--redis-server",
 ];
 
 /// The flags of `idle`.
@@ -256,6 +248,10 @@ fn fanout_flag(p: &mut Parsed, flag: &str, v: &str) -> Result<(), String> {
         "--msg-bytes" => f.msg_bytes = count(flag, v, 1, 100)?,
         "--latencies" if v.is_empty() => return Err("--latencies needs a file name".to_string()),
         "--latencies" => f.latencies = Some(v.to_string()),
+        "--redis-nodes" => p.redis_nodes = Some(count(flag, v, 1, MAX_NODES)?),
+        "--reuse-port" => p.reuse_port = true,
+        "--redis-server" if v.is_empty() => return Err("--redis-server needs the redis-server binary".to_string()),
+        "--redis-server" => p.redis_server = Some(v.to_string()),
         _ => return Err(format!("unknown flag {flag} (see --help)")),
     }
     Ok(())
@@ -279,7 +275,7 @@ fn next_flag<'a>(arg: &'a str, rest: &mut impl Iterator<Item = &'a String>) -> R
         Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
         _ => (arg, None),
     };
-    let switch = matches!(flag, "--json" | "--broadcast" | "--no-broadcast");
+    let switch = matches!(flag, "--json" | "--broadcast" | "--no-broadcast" | "--reuse-port");
     match (switch, inline) {
         (true, Some(_)) => Err(format!("{flag} takes no value")),
         (true, None) => Ok((flag, String::new())),
@@ -311,6 +307,27 @@ fn check(p: &mut Parsed) -> Result<(), String> {
     if p.window_given && f.rate != Rate::Max {
         return Err("--window applies to --rate max only".to_string());
     }
+    check_cluster(p)
+}
+
+/// The rules of `--redis-nodes` and its companions; sets [`Fanout::cluster`].
+fn check_cluster(p: &mut Parsed) -> Result<(), String> {
+    let Some(nodes) = p.redis_nodes else {
+        return match (p.reuse_port, &p.redis_server) {
+            (true, _) => Err("--reuse-port needs --redis-nodes".to_string()),
+            (_, Some(_)) => Err("--redis-server needs --redis-nodes".to_string()),
+            _ => Ok(()),
+        };
+    };
+    let c = &p.common;
+    if c.spawn.is_none() {
+        return Err("--redis-nodes starts the nodes itself: it needs --spawn (and excludes --pid)".to_string());
+    }
+    if c.server_cpu.is_some() {
+        return Err("--server-cpu pins one server; with --redis-nodes pin with taskset instead".to_string());
+    }
+    let redis_server = p.redis_server.clone().unwrap_or_else(|| "redis-server".to_string());
+    p.fanout.cluster = Some(Cluster { nodes, reuse_port: p.reuse_port, redis_server });
     Ok(())
 }
 
@@ -333,6 +350,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         idle: Idle { conns: 10_000, hold: 5.0, broadcast: true },
         window_given: false,
         arrival_given: false,
+        redis_nodes: None,
+        reuse_port: false,
+        redis_server: None,
     };
     let mut it = args[1..].iter();
     while let Some(arg) = it.next() {

@@ -46,6 +46,36 @@ fn arrivals_and_big_room() {
 }
 
 #[test]
+fn cluster_flags() {
+    let f = |args: &str| match run(args).unwrap().mode {
+        Mode::Fanout(f) => f,
+        Mode::Idle(_) => panic!("idle"),
+    };
+    assert_eq!(f("fanout --spawn x").cluster, None);
+    let c = f("fanout --spawn x --redis-nodes 2").cluster.unwrap();
+    assert_eq!(c, Cluster { nodes: 2, reuse_port: false, redis_server: "redis-server".to_string() });
+    let c = f("bigroom --redis-nodes=3 --reuse-port --redis-server /opt/redis --spawn x").cluster.unwrap();
+    assert_eq!(c, Cluster { nodes: 3, reuse_port: true, redis_server: "/opt/redis".to_string() });
+    assert_eq!(f("fanout --spawn x --redis-nodes 64").cluster.unwrap().nodes, MAX_NODES);
+    for bad in [
+        "fanout --redis-nodes 2",
+        "fanout --redis-nodes 2 --pid 5",
+        "fanout --spawn x --redis-nodes 0",
+        "fanout --spawn x --redis-nodes 65",
+        "fanout --spawn x --redis-nodes two",
+        "fanout --spawn x --reuse-port",
+        "fanout --spawn x --redis-server r",
+        "fanout --spawn x --redis-nodes 2 --reuse-port=yes",
+        "fanout --spawn x --redis-nodes 2 --redis-server=",
+        "fanout --spawn x --redis-nodes 2 --server-cpu 1",
+        "idle --spawn x --redis-nodes 2",
+    ] {
+        let err = run(bad).err().unwrap_or_else(|| panic!("{bad:?} accepted"));
+        assert!(err.contains("--redis") || err.contains("--reuse-port"), "{bad:?}: {err}");
+    }
+}
+
+#[test]
 fn help_has_the_real_listen_backlog() {
     let backlog = danmaku_wall::config::Config::default().listen_backlog;
     assert!(crate::help::HELP.contains(&format!("listen backlog ({backlog} by default")), "{backlog}");

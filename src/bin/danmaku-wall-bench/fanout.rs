@@ -3,13 +3,13 @@
 //! accounted for. [`crate::publish`] decides when posts go out; [`crate::fanout_report`] turns
 //! the outcome into figures.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::args::{Arrival, Common, Fanout};
-use crate::client::{Handler, Net};
+use crate::client::{Handler, Net, Target};
 use crate::fanout_report::{Outcome, report};
-use crate::procinfo::{CpuMark, CpuWindow, Server};
+use crate::fleet::Fleet;
+use crate::procinfo::{CpuMark, CpuWindow};
 use crate::publish::Publishers;
 use crate::stats::{Histogram, is_error, scan_token};
 
@@ -30,6 +30,8 @@ pub struct Recorder {
     /// `--latencies`: every measured delivery's latency in microseconds.
     pub raw: Option<Vec<u32>>,
     pub deliveries: u64,
+    /// Measured deliveries by target (connection `token` goes to `token % targets`).
+    pub per_target: Vec<u64>,
     pub payload_bytes: u64,
     /// Deliveries of warm-up posts (not counted).
     pub other: u64,
@@ -39,6 +41,27 @@ pub struct Recorder {
     pub hellos: u64,
     pub open: usize,
     pub first_disconnect: Option<String>,
+}
+
+impl Recorder {
+    fn new(origin: Instant, opts: &Fanout, targets: usize) -> Recorder {
+        Recorder {
+            origin,
+            win_start_ns: u64::MAX,
+            win_end_ns: u64::MAX,
+            hist: Histogram::default(),
+            raw: opts.latencies.as_ref().map(|_| Vec::new()),
+            deliveries: 0,
+            per_target: vec![0; targets],
+            payload_bytes: 0,
+            other: 0,
+            errors: 0,
+            unparsed: 0,
+            hellos: 0,
+            open: 0,
+            first_disconnect: None,
+        }
+    }
 }
 
 /// The handler of the run: the recorder, the publishers and the phase.
@@ -86,6 +109,8 @@ impl Handler for Load {
                 raw.push((latency / 1000).min(u64::from(u32::MAX)) as u32);
             }
             rec.deliveries += 1;
+            let targets = rec.per_target.len();
+            rec.per_target[token % targets] += 1;
             rec.payload_bytes += data.len() as u64;
         } else {
             rec.other += 1;
@@ -150,7 +175,7 @@ impl Load {
 }
 
 /// Connects every publisher and subscriber; returns how long it took.
-fn connect_all(net: &mut Net, load: &mut Load, opts: &Fanout, addr: SocketAddr) -> Result<f64, String> {
+fn connect_all(net: &mut Net, load: &mut Load, opts: &Fanout, hosts: &str) -> Result<f64, String> {
     net.add(opts.publishers);
     net.add(opts.subscribers);
     let start = Instant::now();
@@ -159,7 +184,7 @@ fn connect_all(net: &mut Net, load: &mut Load, opts: &Fanout, addr: SocketAddr) 
     }
     if (0..opts.publishers).all(|i| !net.is_open(i)) {
         let why = net.first_failure.as_deref().unwrap_or("unknown reason");
-        return Err(format!("no publisher could connect to {addr}: {why}"));
+        return Err(format!("no publisher could connect to {hosts}: {why}"));
     }
     Ok(start.elapsed().as_secs_f64())
 }
@@ -169,7 +194,7 @@ fn run_phases(
     net: &mut Net,
     load: &mut Load,
     opts: &Fanout,
-    mut server: Option<&mut Server>,
+    mut server: Option<&mut Fleet>,
 ) -> Result<(CpuMark, CpuMark), String> {
     let origin = load.rec.origin;
     let mut phase_end = Instant::now() + Duration::from_secs_f64(opts.warmup);
@@ -199,7 +224,7 @@ fn run_phases(
         }
         let wake = if load.phase == Phase::Drain { phase_end } else { load.post_due(net, now, phase_end) };
         net.turn(Some(wake), load).map_err(|e| format!("poll: {e}"))?;
-        if let Some(how) = server.as_deref_mut().and_then(Server::exited) {
+        if let Some(how) = server.as_deref_mut().and_then(Fleet::exited) {
             return Err(format!("the server exited during the run ({how})"));
         }
     }
@@ -207,36 +232,17 @@ fn run_phases(
 }
 
 /// Runs the mode; prints the report; returns whether every check passed.
-pub fn run(
-    common: &Common,
-    opts: &Fanout,
-    addr: SocketAddr,
-    host: &str,
-    mut server: Option<&mut Server>,
-) -> Result<bool, String> {
+pub fn run(common: &Common, opts: &Fanout, targets: &[Target], mut server: Option<&mut Fleet>) -> Result<bool, String> {
     let origin = Instant::now();
-    let rss_before = server.as_deref().and_then(Server::rss_kib);
-    let mut net = Net::new(addr, host, &common.url.path, common.concurrency).map_err(|e| format!("poll: {e}"))?;
-    let rec = Recorder {
-        origin,
-        win_start_ns: u64::MAX,
-        win_end_ns: u64::MAX,
-        hist: Histogram::default(),
-        raw: opts.latencies.as_ref().map(|_| Vec::new()),
-        deliveries: 0,
-        payload_bytes: 0,
-        other: 0,
-        errors: 0,
-        unparsed: 0,
-        hellos: 0,
-        open: 0,
-        first_disconnect: None,
-    };
+    let rss_before = server.as_deref().and_then(Fleet::rss_kib);
+    let host = &Target::hosts(targets);
+    let mut net = Net::new(targets, &common.url.path, common.concurrency).map_err(|e| format!("poll: {e}"))?;
+    let rec = Recorder::new(origin, opts, targets.len());
     let pubs = Publishers::new(origin, opts, Instant::now());
     let mut load = Load { rec, pubs, phase: Phase::Warmup, returned: None };
     let (p, s) = (opts.publishers, opts.subscribers);
     eprintln!("connecting {p} publisher(s) and {s} subscribers to ws://{host}{}", common.url.path);
-    let connect_s = connect_all(&mut net, &mut load, opts, addr)?;
+    let connect_s = connect_all(&mut net, &mut load, opts, host)?;
     eprintln!(
         "{} of {} connected in {connect_s:.2} s; warming up {} s, measuring {} s",
         net.stats.open,
@@ -246,7 +252,8 @@ pub fn run(
     );
     let (a, b) = run_phases(&mut net, &mut load, opts, server.as_deref_mut())?;
     let drain_s = origin.elapsed().as_secs_f64() - load.rec.win_end_ns as f64 / 1e9;
-    let rss = (rss_before, server.as_deref().and_then(Server::rss_kib));
+    let rss = (rss_before, server.as_deref().and_then(Fleet::rss_kib));
+    let processes = server.as_deref().map_or(Vec::new(), |f| f.processes().into_iter().map(|(name, _)| name).collect());
     net.close_all();
     if let (Some(path), Some(raw)) = (&opts.latencies, &load.rec.raw) {
         write_latencies(path, raw)?;
@@ -254,21 +261,28 @@ pub fn run(
     let out = Outcome {
         connect_s,
         drain_s,
-        cpu: CpuWindow::between(a, b),
+        cpu: CpuWindow::between(&a, &b),
         rss,
         net: net.stats,
         first_failure: net.first_failure.clone(),
+        processes,
     };
     let r = report(common, opts, host, &load.rec, &load.pubs, &out);
     print!("{}", r.text());
     if common.json {
         println!("{}", r.json());
     }
+    Ok(passed(&load, &out))
+}
+
+/// Every check of the run: nothing lost or extra, no connection failed or dropped, no post
+/// rejected.
+fn passed(load: &Load, out: &Outcome) -> bool {
     let (lost, extra) = (
         load.pubs.expected.saturating_sub(load.rec.deliveries),
         load.rec.deliveries.saturating_sub(load.pubs.expected),
     );
-    Ok(lost == 0 && extra == 0 && out.net.connect_failures == 0 && out.net.disconnects == 0 && load.rec.errors == 0)
+    lost == 0 && extra == 0 && out.net.connect_failures == 0 && out.net.disconnects == 0 && load.rec.errors == 0
 }
 
 /// `--latencies FILE`: one latency in microseconds per line.

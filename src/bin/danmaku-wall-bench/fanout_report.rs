@@ -17,6 +17,15 @@ pub struct Outcome {
     pub rss: (Option<u64>, Option<u64>),
     pub net: NetStats,
     pub first_failure: Option<String>,
+    /// The names of the measured processes (`server`, or `node1`... and `redis`), in the
+    /// order of [`CpuWindow::parts`].
+    pub processes: Vec<String>,
+}
+
+impl Outcome {
+    fn is_cluster(&self) -> bool {
+        self.processes.iter().any(|p| p == "redis")
+    }
 }
 
 /// The run's settings (JSON only: the title says them).
@@ -34,7 +43,32 @@ fn settings(r: &mut Report, opts: &Fanout, window_s: f64) {
         .setting("arrival", Value::Text(opts.arrival.name().to_string()))
         .setting("window", if opts.rate == Rate::Max { Value::Int(opts.window as u64) } else { Value::Missing })
         .setting("duration_s", Value::Num(window_s, 2))
-        .setting("warmup_s", Value::Num(opts.warmup, 2));
+        .setting("warmup_s", Value::Num(opts.warmup, 2))
+        .setting("redis_nodes", opts.cluster.as_ref().map_or(Value::Missing, |c| Value::Int(c.nodes as u64)))
+        .setting("reuse_port", Value::Flag(opts.cluster.as_ref().is_some_and(|c| c.reuse_port)));
+}
+
+/// With `--redis-nodes`: each process's CPU in the window and, when the nodes have ports of
+/// their own, each node's measured deliveries.
+fn cluster(r: &mut Report, rec: &Recorder, out: &Outcome) {
+    if !out.is_cluster() {
+        return;
+    }
+    for (i, name) in out.processes.iter().enumerate() {
+        let cpu = out.cpu.parts.get(i).copied().flatten();
+        r.add_named(
+            format!("{name}_cpu_s").into(),
+            format!("{name} CPU in window").into(),
+            Value::opt_num(cpu, 2),
+            "s",
+        );
+    }
+    if rec.per_target.len() > 1 {
+        for (i, &n) in rec.per_target.iter().enumerate() {
+            let (key, label) = (format!("node{}_deliveries", i + 1), format!("node{} deliveries", i + 1));
+            r.add_named(key.into(), label.into(), Value::Int(n), "");
+        }
+    }
 }
 
 /// Posts, deliveries, losses, latency.
@@ -74,9 +108,14 @@ fn costs(r: &mut Report, rec: &Recorder, out: &Outcome) {
     // /proc counts write(2)/writev(2) only: a server that sends with send(2) shows none.
     let per_write = cpu.server_writes.filter(|&w| w > 0).map(|w| rec.deliveries as f64 / w as f64);
     let bench_pct = cpu.bench_pct();
-    r.add("server_cpu_s", "server CPU in window", Value::opt_num(cpu.server_cpu_s, 2), "s")
-        .add("server_cpu_pct", "server CPU", Value::opt_num(cpu.server_pct(), 1), "% of one core")
-        .add("deliveries_per_server_cpu_s", "deliveries/server CPU-s", Value::opt_num(per_cpu, 0), "")
+    // In a cluster "server" is every node and the Redis together.
+    let (cpu_label, pct_label, per_label) = match out.is_cluster() {
+        true => ("nodes+Redis CPU in window", "nodes+Redis CPU", "deliveries/cluster CPU-s"),
+        false => ("server CPU in window", "server CPU", "deliveries/server CPU-s"),
+    };
+    r.add("server_cpu_s", cpu_label, Value::opt_num(cpu.server_cpu_s, 2), "s")
+        .add("server_cpu_pct", pct_label, Value::opt_num(cpu.server_pct(), 1), "% of one core")
+        .add("deliveries_per_server_cpu_s", per_label, Value::opt_num(per_cpu, 0), "")
         .add("server_writes", "server write calls", Value::opt_int(cpu.server_writes), "in window")
         .add("deliveries_per_write", "deliveries per write", Value::opt_num(per_write, 2), "")
         .add("server_rss_kib_before", "server RSS before", Value::opt_int(out.rss.0), "KiB")
@@ -91,10 +130,12 @@ fn warnings(r: &mut Report, rec: &Recorder, pubs: &Publishers, out: &Outcome) {
     let bench_pct = cpu.bench_pct();
     let lost = pubs.expected.saturating_sub(rec.deliveries);
     let failures = out.net.connect_failures;
-    r.warn_if(cpu.server_pct().is_some_and(|p| p >= SATURATION_PCT), || {
-        "server core saturated: this rate is the server's limit here".to_string()
-    })
-    .warn_if(cpu.other_pct().is_some_and(|p| p >= NOISE_PCT), || {
+    for (i, name) in out.processes.iter().enumerate() {
+        r.warn_if(cpu.part_pct(i).is_some_and(|p| p >= SATURATION_PCT), || {
+            format!("{name} core saturated: this rate is the {name}'s limit here")
+        });
+    }
+    r.warn_if(cpu.other_pct().is_some_and(|p| p >= NOISE_PCT), || {
         "other processes used the CPU during the window: figures are noisy".to_string()
     })
     .warn_if(bench_pct >= SATURATION_PCT, || {
@@ -118,9 +159,14 @@ pub fn report(common: &Common, opts: &Fanout, host: &str, rec: &Recorder, pubs: 
         Rate::PerSecond(x) => format!("{x} posts/s"),
         Rate::Max => format!("max, window {}", opts.window),
     };
+    let nodes = match &opts.cluster {
+        Some(c) if c.reuse_port => format!("; {} nodes on one port (--reuse-port) + Redis", c.nodes),
+        Some(c) => format!("; {} nodes + Redis", c.nodes),
+        None => String::new(),
+    };
     let mut r = Report::new(format!(
-        "danmaku-wall-bench {}: {} subscribers + {} publisher(s) in one room, ws://{host}{}; {rate}, {} arrivals, \
-         {window_s:.2} s measured after {:.2} s warm-up",
+        "danmaku-wall-bench {}: {} subscribers + {} publisher(s) in one room, ws://{host}{}{nodes}; {rate}, {} \
+         arrivals, {window_s:.2} s measured after {:.2} s warm-up",
         opts.name,
         opts.subscribers,
         opts.publishers,
@@ -131,6 +177,7 @@ pub fn report(common: &Common, opts: &Fanout, host: &str, rec: &Recorder, pubs: 
     settings(&mut r, opts, window_s);
     deliveries(&mut r, rec, pubs, out, window_s);
     costs(&mut r, rec, out);
+    cluster(&mut r, rec, out);
     warnings(&mut r, rec, pubs, out);
     r
 }

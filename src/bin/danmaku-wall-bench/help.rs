@@ -61,6 +61,21 @@ FANOUT and BIGROOM:
         --latencies FILE           also write every measured delivery's latency, in microseconds,
                                    one per line
 
+CLUSTER (fanout and bigroom, with --spawn):
+        --redis-nodes N            measure a cluster: start a private Redis (`redis-server --port P
+                                   --save '' --appendonly no` on a free loopback port, the bench's
+                                   own child, stopped at the end), then N nodes from --spawn, each
+                                   with `--redis redis://127.0.0.1:P`; wait until every node's
+                                   GET /healthz says 200; spread the connections over the nodes
+                                   round-robin (connection k to node k mod N: publishers first,
+                                   then subscribers). CPU figures count every node and the Redis
+                                   together (deliveries per CPU-second of the whole cluster),
+                                   and each one apart (node1_cpu_s..., redis_cpu_s); with ports of
+                                   their own each node's deliveries too. 1 to 64 nodes.
+        --reuse-port               all nodes on one port with the server's --reuse-port: the kernel
+                                   spreads the connections (per-node deliveries are not known then)
+        --redis-server PATH        the Redis binary [default: redis-server]
+
 IDLE:
         --conns N                  connections to hold [default: 10000]
         --hold SECS                how long to hold them before measuring [default: 5]
@@ -85,10 +100,19 @@ EXAMPLES:
     danmaku-wall-bench bigroom --spawn target/release/danmaku-wall --latencies /tmp/ours.txt
     danmaku-wall-bench bigroom --spawn ../tt-compare/target/release/tt-compare --latencies /tmp/theirs.txt
 
+  Cluster against single node (same flags, run back to back; compare deliveries/CPU-s and latency):
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --rate max --arrival sliding
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --rate max --arrival sliding --redis-nodes 1
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --rate 200 --redis-nodes 1
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --rate 200
+  Two nodes sharing a port against one node:
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --rate max --redis-nodes 2 --reuse-port
+    danmaku-wall-bench fanout --spawn target/release/danmaku-wall --rate max --redis-nodes 1
+
 OUTPUT:
     Aligned text; with --json also one JSON line at the end. CPU figures cover the measured
-    window (fanout) or the connecting phase (idle): the server's from /proc/PID/stat, the
-    bench's own from getrusage, and other processes' from /proc/stat. A warning says when
+    window (fanout) or the connecting phase (idle): the server's from /proc/PID/stat (with
+    --redis-nodes: every node's and the Redis's, added up), the bench's own from getrusage, and other processes' from /proc/stat. A warning says when
     the bench's core is saturated (>= 90%: figures are a lower bound), when the server's is,
     and when other processes used >= 10% of a core (figures are noisy). fanout also counts
     the server's write system calls in the window (syscw of /proc/PID/io: write and writev,

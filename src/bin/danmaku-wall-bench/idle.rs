@@ -1,12 +1,12 @@
 //! `idle`: hold many quiet connections, weigh the server, then check that one broadcast
 //! reaches every one of them.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::args::{Common, Idle};
-use crate::client::{Handler, Net};
-use crate::procinfo::{CpuMark, CpuWindow, NOISE_PCT, SATURATION_PCT, Server};
+use crate::client::{Handler, Net, Target};
+use crate::fleet::Fleet;
+use crate::procinfo::{CpuMark, CpuWindow, NOISE_PCT, SATURATION_PCT};
 use crate::report::{Report, Value, int};
 use crate::stats::{Histogram, is_error, scan_token};
 
@@ -85,7 +85,7 @@ struct Broadcast {
 }
 
 /// Opens every connection, reporting progress; returns the CPU window of the connecting.
-fn connect_all(net: &mut Net, rec: &mut Recorder, conns: usize, server: Option<&Server>) -> Result<CpuWindow, String> {
+fn connect_all(net: &mut Net, rec: &mut Recorder, conns: usize, server: Option<&Fleet>) -> Result<CpuWindow, String> {
     let mark = CpuMark::now(server);
     net.add(conns);
     let mut last_progress = Instant::now();
@@ -96,11 +96,11 @@ fn connect_all(net: &mut Net, rec: &mut Recorder, conns: usize, server: Option<&
             last_progress = Instant::now();
         }
     }
-    Ok(CpuWindow::between(mark, CpuMark::now(server)))
+    Ok(CpuWindow::between(&mark, &CpuMark::now(server)))
 }
 
 /// One more connection posts; every held one must receive it.
-fn broadcast(net: &mut Net, rec: &mut Recorder, server: Option<&Server>) -> Result<Broadcast, String> {
+fn broadcast(net: &mut Net, rec: &mut Recorder, server: Option<&Fleet>) -> Result<Broadcast, String> {
     rec.publisher = net.add(1);
     let deadline = Instant::now() + Duration::from_secs(20);
     while net.pending() > 0 && Instant::now() < deadline {
@@ -121,20 +121,15 @@ fn broadcast(net: &mut Net, rec: &mut Recorder, server: Option<&Server>) -> Resu
     while rec.received < expected && Instant::now() < deadline {
         turn(net, deadline, rec)?;
     }
-    let cpu = CpuWindow::between(mark, CpuMark::now(server));
+    let cpu = CpuWindow::between(&mark, &CpuMark::now(server));
     Ok(Broadcast { expected, took_s: Some(sent_at.elapsed().as_secs_f64()), server_cpu_s: cpu.server_cpu_s })
 }
 
 /// Runs the mode; prints the report; returns whether every check passed.
-pub fn run(
-    common: &Common,
-    opts: &Idle,
-    addr: SocketAddr,
-    host: &str,
-    mut server: Option<&mut Server>,
-) -> Result<bool, String> {
-    let rss_before = server.as_deref().and_then(Server::rss_kib);
-    let mut net = Net::new(addr, host, &common.url.path, common.concurrency).map_err(|e| format!("poll: {e}"))?;
+pub fn run(common: &Common, opts: &Idle, targets: &[Target], mut server: Option<&mut Fleet>) -> Result<bool, String> {
+    let rss_before = server.as_deref().and_then(Fleet::rss_kib);
+    let host = &Target::hosts(targets);
+    let mut net = Net::new(targets, &common.url.path, common.concurrency).map_err(|e| format!("poll: {e}"))?;
     let mut rec = Recorder {
         origin: Instant::now(),
         publisher: usize::MAX,
@@ -159,9 +154,9 @@ pub fn run(
         turn(&mut net, hold_end, &mut rec)?;
     }
     let held = rec.open;
-    let rss = (rss_before, server.as_deref().and_then(Server::rss_kib));
+    let rss = (rss_before, server.as_deref().and_then(Fleet::rss_kib));
     rec.disconnects_before_broadcast = net.stats.disconnects;
-    if let Some(how) = server.as_deref_mut().and_then(Server::exited) {
+    if let Some(how) = server.as_deref_mut().and_then(Fleet::exited) {
         return Err(format!("the server exited while holding connections ({how})"));
     }
     let bc = if opts.broadcast { broadcast(&mut net, &mut rec, server.as_deref())? } else { Broadcast::default() };
@@ -220,11 +215,11 @@ fn report(common: &Common, opts: &Idle, host: &str, rec: &Recorder, net: &Net, m
         .add("bench_cpu_pct", "bench CPU connecting", Value::Num(bench_pct, 1), "% of one core")
         .add("bench_saturated", "bench core saturated", Value::Flag(bench_pct >= SATURATION_PCT), "")
         .add("other_cpu_pct", "other processes' CPU", Value::opt_num(connect.other_pct(), 1), "% of one core");
-    idle_warnings(&mut r, net, connect, lost);
+    idle_warnings(&mut r, net, &connect, lost);
     r
 }
 
-fn idle_warnings(r: &mut Report, net: &Net, connect: CpuWindow, lost: u64) {
+fn idle_warnings(r: &mut Report, net: &Net, connect: &CpuWindow, lost: u64) {
     let bench_pct = connect.bench_pct();
     let failures = net.stats.connect_failures;
     r.warn_if(connect.other_pct().is_some_and(|p| p >= NOISE_PCT), || {

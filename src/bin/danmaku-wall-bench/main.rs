@@ -2,31 +2,40 @@
 //! side of RFC 6455 (the kit's upgrade request, `check_server_response`, `WsConn` in the
 //! client role) and a single-threaded mio loop.
 //!
-//! - [`args`]: flags; [`help`]: the `--help` text.
-//! - [`client`]: the connections and the event loop.
+//! - [`args`]: flags ([`ws_url`]: `--url`); [`help`]: the `--help` text.
+//! - [`client`]: the connections and the event loop (attempts and transfer in its submodules).
 //! - [`fanout`] (with [`publish`]: arrival patterns, [`fanout_report`]: its figures), [`idle`]:
 //!   the modes.
 //! - [`stats`]: the latency histogram and the token scan of the receive path.
 //! - [`procinfo`]: spawning (the kit's `ServerProcess`), pinning and measuring the server.
+//! - [`fleet`]: what is measured, one server or a cluster; [`cluster`]: `--redis-nodes`, the
+//!   nodes and their private Redis ([`redis`]).
 //! - [`report`]: figures defined once, rendered as text and JSON.
 //! - [`sock`]: local-port choice on loopback.
 
 mod args;
 mod client;
+mod cluster;
 mod fanout;
 mod fanout_report;
+mod fleet;
 mod help;
 mod idle;
 mod procinfo;
 mod publish;
+mod redis;
 mod report;
 mod sock;
 mod stats;
+mod ws_url;
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::process::ExitCode;
 
 use args::{Command, Mode};
+use client::Target;
+use fleet::Fleet;
+use procinfo::Server;
 
 /// Descriptors kept free beyond one per connection (stdio, epoll, /proc reads, the pipe).
 const SPARE_FDS: u64 = 32;
@@ -73,35 +82,47 @@ fn run(options: &args::Options) -> Result<bool, String> {
     if let Some(cpu) = common.bench_cpu {
         procinfo::pin_self(cpu)?;
     }
-    let mut server = match (&common.spawn, common.pid) {
-        (Some(path), _) => Some(procinfo::Server::spawn(path, &common.server_args)?),
-        (None, Some(pid)) => Some(procinfo::Server::attach(pid)?),
-        (None, None) => None,
+    let cluster = match &options.mode {
+        Mode::Fanout(f) => f.cluster.as_ref(),
+        Mode::Idle(_) => None,
     };
-    if let (Some(server), Some(cpu)) = (&server, common.server_cpu) {
-        procinfo::pin_process(server.pid, cpu)?;
+    let mut fleet = match (&common.spawn, common.pid, cluster) {
+        (Some(path), _, Some(c)) => Some(cluster::start(path, &common.server_args, c)?),
+        (Some(path), _, None) => Some(Fleet::single(Server::spawn(path, procinfo::SPAWN_BIND, &common.server_args)?)),
+        (None, Some(pid), _) => Some(Fleet::single(Server::attach(pid)?)),
+        (None, None, _) => None,
+    };
+    if let (Some(fleet), Some(cpu)) = (&fleet, common.server_cpu) {
+        procinfo::pin_process(fleet.nodes[0].pid, cpu)?;
     }
-    let (addr, host): (SocketAddr, String) = match server.as_ref().and_then(|s| s.addr) {
-        Some(addr) => (addr, addr.to_string()),
-        None => {
-            let authority = &common.url.authority;
-            let addr = authority
-                .to_socket_addrs()
-                .map_err(|e| format!("--url: cannot resolve {authority}: {e}"))?
-                .next()
-                .ok_or_else(|| format!("--url: {authority} resolves to nothing"))?;
-            (addr, authority.clone())
-        }
-    };
+    let targets = targets(&common.url, fleet.as_ref())?;
     let result = match &options.mode {
-        Mode::Fanout(opts) => fanout::run(common, opts, addr, &host, server.as_mut()),
-        Mode::Idle(opts) => idle::run(common, opts, addr, &host, server.as_mut()),
+        Mode::Fanout(opts) => fanout::run(common, opts, &targets, fleet.as_mut()),
+        Mode::Idle(opts) => idle::run(common, opts, &targets, fleet.as_mut()),
     };
-    if let Some(server) = server.as_mut()
-        && let Some(how) = server.stop()
-        && !how.contains("exit status: 0")
-    {
+    for how in fleet.as_mut().map(Fleet::stop).unwrap_or_default() {
         eprintln!("danmaku-wall-bench: the spawned server ended: {how}");
     }
     result
+}
+
+/// Where to connect: every spawned node's address (once each: nodes sharing a port are one
+/// target), else `--url`.
+fn targets(url: &args::WsUrl, fleet: Option<&Fleet>) -> Result<Vec<Target>, String> {
+    let mut targets: Vec<Target> = Vec::new();
+    for addr in fleet.iter().flat_map(|f| f.nodes.iter().filter_map(|n| n.addr)) {
+        if !targets.iter().any(|t| t.addr == addr) {
+            targets.push(Target { addr, host: addr.to_string() });
+        }
+    }
+    if targets.is_empty() {
+        let authority = &url.authority;
+        let addr = authority
+            .to_socket_addrs()
+            .map_err(|e| format!("--url: cannot resolve {authority}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("--url: {authority} resolves to nothing"))?;
+        targets.push(Target { addr, host: authority.clone() });
+    }
+    Ok(targets)
 }

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use danmaku_wall::kit::procfs::{cpu_seconds, machine_busy_seconds, rss_kib, self_cpu_seconds, write_calls};
+use danmaku_wall::kit::procfs::{machine_busy_seconds, rss_kib, self_cpu_seconds, write_calls};
 use danmaku_wall::kit::spawn::{ServerProcess, SpawnOptions};
+
+use crate::fleet::Fleet;
 
 /// The server being measured: started by us, or an existing process (`--pid`).
 pub struct Server {
@@ -16,20 +18,13 @@ pub struct Server {
     pub addr: Option<SocketAddr>,
 }
 
-/// The fixed flags a spawned server gets: free port, no rate limit, no heartbeats, room for
-/// every connection and every backlog the bench can build.
-pub const SPAWN_ARGS: [&str; 10] = [
-    "--bind",
-    "127.0.0.1:0",
-    "--rate",
-    "0",
-    "--ping-interval",
-    "0",
-    "--max-connections",
-    "100000",
-    "--max-backlog",
-    "16777216",
-];
+/// Where a spawned single server binds: a free loopback port.
+pub const SPAWN_BIND: &str = "127.0.0.1:0";
+
+/// The fixed flags a spawned server gets besides `--bind`: no rate limit, no heartbeats, room
+/// for every connection and every backlog the bench can build.
+pub const SPAWN_ARGS: [&str; 8] =
+    ["--rate", "0", "--ping-interval", "0", "--max-connections", "100000", "--max-backlog", "16777216"];
 
 impl Server {
     pub fn attach(pid: i32) -> Result<Server, String> {
@@ -39,12 +34,13 @@ impl Server {
         Ok(Server { pid, process: None, addr: None })
     }
 
-    /// Starts `path` with [`SPAWN_ARGS`] and `extra` (the kit's [`ServerProcess`]: it waits at
-    /// most 10 s for the `listening on` line, and the server dies with us). Its warnings,
-    /// errors and stderr are copied to our stderr; its info lines are dropped.
-    pub fn spawn(path: &str, extra: &[String]) -> Result<Server, String> {
+    /// Starts `path` with `--bind bind`, [`SPAWN_ARGS`] and `extra` (the kit's
+    /// [`ServerProcess`]: it waits at most 10 s for the `listening on` line, and the server dies
+    /// with us). Its warnings, errors and stderr are copied to our stderr; its info lines are
+    /// dropped.
+    pub fn spawn(path: &str, bind: &str, extra: &[String]) -> Result<Server, String> {
         let mut cmd = Command::new(path);
-        cmd.args(SPAWN_ARGS).args(extra);
+        cmd.arg("--bind").arg(bind).args(SPAWN_ARGS).args(extra);
         let opts = SpawnOptions { keep_logs: false, echo_problems: true, ..SpawnOptions::default() };
         let process = ServerProcess::start(cmd, &opts).map_err(|e| format!("--spawn {path}: {e}"))?;
         Ok(Server { pid: process.pid(), addr: Some(process.addr()), process: Some(process) })
@@ -59,11 +55,6 @@ impl Server {
     /// how it ended. An attached server is left alone.
     pub fn stop(&mut self) -> Option<String> {
         Some(self.process.take()?.stop(Duration::from_secs(5)))
-    }
-
-    /// User plus system CPU seconds so far.
-    pub fn cpu_seconds(&self) -> Option<f64> {
-        cpu_seconds(self.pid)
     }
 
     pub fn rss_kib(&self) -> Option<u64> {
@@ -103,11 +94,14 @@ pub fn pin_self(cpu: usize) -> Result<(), String> {
     pin_thread(0, cpu).map_err(|e| format!("cannot pin the bench to CPU {cpu}: {e}"))
 }
 
-/// CPU figures over a measured window: server (from `/proc`), our own (`getrusage`) and the
-/// whole machine's (to tell how much else ran meanwhile).
-#[derive(Clone, Copy)]
+/// CPU figures at one moment: the server side's (from `/proc`, every process of the
+/// [`Fleet`]), our own (`getrusage`) and the whole machine's (to tell how much else ran).
+#[derive(Clone)]
 pub struct CpuMark {
     pub at: Instant,
+    /// Each process of [`Fleet::processes`], in that order.
+    pub parts: Vec<Option<f64>>,
+    /// All of them together (`None` if one could not be read).
     pub server: Option<f64>,
     pub server_writes: Option<u64>,
     pub bench: f64,
@@ -115,11 +109,14 @@ pub struct CpuMark {
 }
 
 impl CpuMark {
-    pub fn now(server: Option<&Server>) -> CpuMark {
+    pub fn now(fleet: Option<&Fleet>) -> CpuMark {
+        let parts = fleet.map(Fleet::cpu_seconds).unwrap_or_default();
+        let server = if parts.is_empty() { None } else { parts.iter().copied().sum() };
         CpuMark {
             at: Instant::now(),
-            server: server.and_then(Server::cpu_seconds),
-            server_writes: server.and_then(Server::write_calls),
+            parts,
+            server,
+            server_writes: fleet.and_then(Fleet::write_calls),
             bench: self_cpu_seconds(),
             machine: machine_busy_seconds(),
         }
@@ -127,9 +124,12 @@ impl CpuMark {
 }
 
 /// What happened between two [`CpuMark`]s.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct CpuWindow {
     pub wall_s: f64,
+    /// CPU seconds of each process of the fleet ([`Fleet::processes`] order).
+    pub parts: Vec<Option<f64>>,
+    /// The server side's CPU seconds: every process of the fleet together.
     pub server_cpu_s: Option<f64>,
     /// The server's write system calls.
     pub server_writes: Option<u64>,
@@ -139,10 +139,12 @@ pub struct CpuWindow {
 }
 
 impl CpuWindow {
-    pub fn between(a: CpuMark, b: CpuMark) -> CpuWindow {
+    pub fn between(a: &CpuMark, b: &CpuMark) -> CpuWindow {
+        let delta = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| (b - a).max(0.0));
         CpuWindow {
             wall_s: b.at.duration_since(a.at).as_secs_f64(),
-            server_cpu_s: a.server.zip(b.server).map(|(a, b)| (b - a).max(0.0)),
+            parts: a.parts.iter().zip(&b.parts).map(|(&a, &b)| delta(a, b)).collect(),
+            server_cpu_s: delta(a.server, b.server),
             server_writes: a.server_writes.zip(b.server_writes).map(|(a, b)| b.saturating_sub(a)),
             bench_cpu_s: (b.bench - a.bench).max(0.0),
             other_cpu_s: a
@@ -151,6 +153,11 @@ impl CpuWindow {
                 .zip(a.server.zip(b.server))
                 .map(|((ma, mb), (sa, sb))| ((mb - ma) - (sb - sa) - (b.bench - a.bench)).max(0.0)),
         }
+    }
+
+    /// Process `i`'s CPU use as a percentage of one core.
+    pub fn part_pct(&self, i: usize) -> Option<f64> {
+        self.parts.get(i).copied().flatten().filter(|_| self.wall_s > 0.0).map(|s| 100.0 * s / self.wall_s)
     }
 
     /// What the rest of the machine used, as a percentage of one core: noise in the figures.

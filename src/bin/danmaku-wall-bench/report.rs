@@ -2,6 +2,7 @@
 //! rendered twice from that one definition: an aligned text line and a member of one
 //! hand-written JSON object.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::stats::Histogram;
@@ -49,9 +50,9 @@ impl Value {
 #[derive(Debug, Clone)]
 pub struct Figure {
     /// The JSON key.
-    pub key: &'static str,
+    pub key: Cow<'static, str>,
     /// The text label; empty for figures that only the JSON carries (the run's settings).
-    pub label: &'static str,
+    pub label: Cow<'static, str>,
     pub value: Value,
     /// Unit after the text value (`s`, `KiB`, `% of one core`...).
     pub unit: &'static str,
@@ -72,6 +73,17 @@ impl Report {
 
     /// Adds a figure shown in both renderings.
     pub fn add(&mut self, key: &'static str, label: &'static str, value: Value, unit: &'static str) -> &mut Self {
+        self.add_named(key.into(), label.into(), value, unit)
+    }
+
+    /// [`add`](Self::add) with names made at run time (one figure per cluster node).
+    pub fn add_named(
+        &mut self,
+        key: Cow<'static, str>,
+        label: Cow<'static, str>,
+        value: Value,
+        unit: &'static str,
+    ) -> &mut Self {
         self.figures.push(Figure { key, label, value, unit });
         self
     }
