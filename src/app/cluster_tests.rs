@@ -2,6 +2,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::protocol::redis_session::SessionRole;
 use crate::wall::Wall;
 use crate::wall::blocklist::Blocklist;
 use crate::wall::danmaku::parse_post;
