@@ -191,7 +191,7 @@ fn a_slow_reader_is_counted_as_closed_slow() {
     let server = Server::start(&["--metrics", "--rate", "0", "--max-backlog", "4096"]);
     let addr = server.addr();
     let stream = common::connect_with_rcvbuf(addr, 4096);
-    let mut reader = Ws::connect_on(stream, "/ws?room=slow").expect("upgrade");
+    let reader = Ws::connect_on(stream, "/ws?room=slow").expect("upgrade");
     let (mut poster, _) = Ws::join(addr, "slow");
     let msg = "😀".repeat(100); // 400 bytes: the kernel's buffers fill sooner
     let deadline = Instant::now() + Duration::from_secs(10);
