@@ -777,3 +777,36 @@ fn every_admin_action_is_logged_with_the_address_and_never_the_token() {
     }
     assert_token_never_logged(&logs);
 }
+
+#[test]
+fn admins_hear_of_rooms_appearing_and_changing() {
+    let m = Moderated::start(&[]);
+    let addr = m.addr();
+    let mut admin = Admin::sign_in(addr);
+    assert!(array_of(&admin.state, "rooms").is_empty(), "{:?}", admin.state);
+    let started = Instant::now();
+    let (mut ws, _) = Ws::join(addr, "fresh");
+    let update = admin.next("room");
+    assert!(started.elapsed() < Duration::from_millis(1500), "the update came after {:?}", started.elapsed());
+    assert_eq!((str_of(&update, "room"), num_of(&update, "members"), num_of(&update, "last")), ("fresh", 1.0, 0.0));
+    ws.post("one", None);
+    ws.recv_text();
+    let post = admin.next("post");
+    assert_eq!((str_of(&post, "room"), num_of(&post, "id"), str_of(&post, "from")), ("fresh", 1.0, "127.0.0.1"));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let update = admin.next("room");
+        if num_of(&update, "last") == 1.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no room update with last 1");
+    }
+    drop(ws);
+    loop {
+        let update = admin.next("room");
+        if num_of(&update, "members") == 0.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no room update with 0 members");
+    }
+}
