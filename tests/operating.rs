@@ -1,0 +1,346 @@
+//! Operating it (INTERFACE.md, "Operating it"), against the real binary: `/metrics` checked
+//! by the reference Prometheus parser (tests/tools/check_metrics.sh) with counters that move
+//! and gauges that return to zero, `/healthz`, `/settings.json`, `/qr.svg`, and whose address
+//! counts behind `--trust-proxy` (and without it, whatever `X-Forwarded-For` says).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{HttpClient, Server, TempDir, UpgradeRequest, Ws};
+use danmaku_wall::wire::json::{self, Value};
+use danmaku_wall::wire::qr;
+
+const TOKEN: &str = "operating-token-0123456789";
+
+fn parse(text: &str) -> Value {
+    json::parse(text, 16).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn str_of<'v>(v: &'v Value, key: &str) -> &'v str {
+    v.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no string {key} in {v:?}"))
+}
+
+/// A token file in `dir`; returns its path as a flag value.
+fn token_file(dir: &TempDir) -> String {
+    let path = dir.join("token");
+    std::fs::write(&path, TOKEN).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn sign_in(addr: SocketAddr) -> Ws {
+    let mut ws = Ws::connect(addr, "/admin/ws");
+    ws.send_text(&format!(r#"{{"type":"auth","token":"{TOKEN}"}}"#));
+    assert_eq!(str_of(&parse(&ws.recv_text()), "type"), "state");
+    ws
+}
+
+/// The next message of type `kind` on an admin socket.
+fn next_of(ws: &mut Ws, kind: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < deadline, "no {kind} within 5 s");
+        let v = parse(&ws.recv_text());
+        if str_of(&v, "type") == kind {
+            return v;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics
+// ---------------------------------------------------------------------------------------------
+
+/// Runs the reference parser on `text` (tests/tools/check_metrics.sh installs it if needed);
+/// fails with what it said.
+fn check_with_parser(text: &str, require: &[&str]) {
+    let dir = TempDir::new("metrics");
+    let file = dir.join("metrics.txt");
+    std::fs::write(&file, text).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/check_metrics.sh");
+    let mut command = Command::new("bash");
+    command.arg(script).arg(&file);
+    for name in require {
+        command.args(["--require", name]);
+    }
+    let out = command.output().unwrap_or_else(|e| panic!("cannot run bash {script}: {e}"));
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the Prometheus parser (tests/tools/check_metrics.sh; run it with --install if missing) refused \
+         /metrics:\n{said}\n--- text ---\n{text}"
+    );
+    assert!(said.contains("metrics ok"), "{said}");
+}
+
+/// The value of the sample written exactly `series` (e.g. `danmaku_rooms` or
+/// `danmaku_posts_total{result="held"}`); absent counts as 0, as the contract allows.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap_or_else(|_| panic!("{series}: not a number: {v}")))
+}
+
+fn metrics(addr: SocketAddr) -> String {
+    let resp = common::get(addr, "/metrics");
+    assert_eq!(resp.status, 200);
+    let ct = resp.header("content-type").unwrap_or("");
+    assert!(ct.starts_with("text/plain") && ct.contains("version=0.0.4"), "Content-Type {ct}");
+    resp.body_str()
+}
+
+const REQUIRED: [&str; 5] =
+    ["danmaku_connections", "danmaku_rooms", "danmaku_posts_total", "danmaku_deliveries_total", "danmaku_closed_total"];
+
+#[test]
+fn metrics_is_404_without_the_flag() {
+    let server = Server::start(&[]);
+    assert_eq!(common::get(server.addr(), "/metrics").status, 404);
+}
+
+#[test]
+fn metrics_parse_and_move_and_gauges_return_to_zero() {
+    let dir = TempDir::new("metrics-run");
+    let token = token_file(&dir);
+    let server = Server::start(&["--metrics", "--rate", "0", "--history-ttl", "0.5", "--admin-token-file", &token]);
+    let addr = server.addr();
+    let idle = metrics(addr);
+    check_with_parser(&idle, &REQUIRED);
+    assert_eq!(sample(&idle, "danmaku_connections{kind=\"ws\"}"), 0.0);
+    assert_eq!(sample(&idle, "danmaku_connections{kind=\"http\"}"), 1.0, "the /metrics request itself");
+    assert_eq!(sample(&idle, "danmaku_rooms"), 0.0);
+
+    let mut admin = sign_in(addr);
+    let (mut poster, _) = Ws::join(addr, "m1");
+    let (mut wall, _) = Ws::join(addr, "m1");
+    let (_other, _) = Ws::join(addr, "m2");
+    for n in 0..3 {
+        poster.post(&format!("ok {n}"), None);
+        poster.recv_text();
+        wall.recv_text();
+    }
+    poster.send_text("not json");
+    poster.recv_text();
+    poster.post("", None);
+    poster.recv_text();
+    admin.send_text(r#"{"type":"hold","room":"m1","on":true}"#);
+    assert_eq!(str_of(&next_of(&mut admin, "ok"), "request"), "hold");
+    poster.post("held", None);
+    assert_eq!(str_of(&parse(&poster.recv_text()), "type"), "held");
+    // A replay counts as deliveries too: 3 danmaku to a resuming wall.
+    let mut resumed = Ws::connect(addr, "/ws?room=m1&since=0");
+    for _ in 0..3 {
+        resumed.recv_text();
+    }
+    let busy = metrics(addr);
+    check_with_parser(&busy, &REQUIRED);
+    let expect = [
+        ("danmaku_connections{kind=\"ws\"}", 4.0),
+        ("danmaku_connections{kind=\"admin\"}", 1.0),
+        ("danmaku_rooms", 2.0),
+        ("danmaku_posts_total{result=\"accepted\"}", 3.0),
+        ("danmaku_posts_total{result=\"rejected\"}", 2.0),
+        ("danmaku_posts_total{result=\"held\"}", 1.0),
+        ("danmaku_deliveries_total", 3.0 * 2.0 + 3.0),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&busy, series), value, "{series} in\n{busy}");
+    }
+    // Everyone leaves; the held post is rejected and the hold lifted, so nothing keeps m1.
+    admin.send_text(r#"{"type":"hold","room":"m1","on":false}"#);
+    let pending = next_of(&mut admin, "pending");
+    let key = str_of(&pending, "key").to_string();
+    admin.send_text(&format!(r#"{{"type":"reject","room":"m1","key":"{key}"}}"#));
+    next_of(&mut admin, "ok");
+    next_of(&mut admin, "ok");
+    let before_closed = sample(&busy, "danmaku_closed_total{reason=\"peer\"}");
+    for mut ws in [poster, wall, resumed, admin] {
+        ws.close(1000, "bye");
+        let _ = ws.drain_to_eof();
+    }
+    drop(_other);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        let text = metrics(addr);
+        let zero = ["danmaku_connections{kind=\"ws\"}", "danmaku_connections{kind=\"admin\"}", "danmaku_rooms"]
+            .iter()
+            .all(|s| sample(&text, s) == 0.0);
+        if zero {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "gauges did not return to zero:\n{text}");
+        thread::sleep(Duration::from_millis(100));
+    };
+    check_with_parser(&after, &REQUIRED);
+    assert_eq!(sample(&after, "danmaku_connections{kind=\"http\"}"), 1.0);
+    let closed: f64 = ["peer", "error", "timeout", "slow", "server"]
+        .iter()
+        .map(|r| sample(&after, &format!("danmaku_closed_total{{reason=\"{r}\"}}")))
+        .sum();
+    assert!(closed >= 5.0, "5 WebSockets closed, counted {closed}:\n{after}");
+    assert!(sample(&after, "danmaku_closed_total{reason=\"peer\"}") >= before_closed + 4.0, "{after}");
+    assert_eq!(sample(&after, "danmaku_posts_total{result=\"accepted\"}"), 3.0, "counters never go down");
+}
+
+#[test]
+fn a_slow_reader_is_counted_as_closed_slow() {
+    let server = Server::start(&["--metrics", "--rate", "0", "--max-backlog", "4096"]);
+    let addr = server.addr();
+    let stream = common::connect_with_rcvbuf(addr, 4096);
+    let reader = Ws::connect_on(stream, "/ws?room=slow").expect("upgrade");
+    let (mut poster, _) = Ws::join(addr, "slow");
+    let msg = "😀".repeat(100); // 400 bytes: the kernel's buffers fill sooner
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for _ in 0..200 {
+            poster.post(&msg, None);
+        }
+        while let common::Recv::Frame(_) = poster.recv_within(Duration::from_millis(20)) {}
+        if sample(&metrics(addr), "danmaku_closed_total{reason=\"slow\"}") >= 1.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the reader that never reads was not closed as slow: {:?}", server.logs());
+    }
+    reader.shutdown_write();
+}
+
+// ---------------------------------------------------------------------------------------------
+// /healthz, /settings.json, /qr.svg
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn healthz_says_ok() {
+    let server = Server::start(&[]);
+    let resp = common::get(server.addr(), "/healthz");
+    assert_eq!((resp.status, resp.body_str().as_str()), (200, "ok"));
+}
+
+#[test]
+fn settings_json_carries_the_public_url() {
+    let server = Server::start(&[]);
+    let resp = common::get(server.addr(), "/settings.json");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type").map(|c| c.starts_with("application/json")), Some(true));
+    assert_eq!(parse(&resp.body_str()).get("public_url"), Some(&Value::Null), "{}", resp.body_str());
+    let server = Server::start(&["--public-url", "https://wall.example.org//"]);
+    let resp = common::get(server.addr(), "/settings.json");
+    let v = parse(&resp.body_str());
+    assert_eq!(str_of(&v, "public_url"), "https://wall.example.org", "without trailing slashes");
+    for bad in ["wall.example.org", "ftp://x", ""] {
+        let out = Command::new(env!("CARGO_BIN_EXE_danmaku-wall"))
+            .args(["--bind", "127.0.0.1:0", "--public-url", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--public-url {bad:?}");
+    }
+}
+
+#[test]
+fn qr_svg_is_the_encoders_symbol_of_the_text() {
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let url = "https://wall.example.org/post?room=main";
+    let resp = common::get(addr, "/qr.svg?text=https%3A%2F%2Fwall.example.org%2Fpost%3Froom%3Dmain");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type").map(|c| c.starts_with("image/svg+xml")), Some(true));
+    let expected = qr::encode(url.as_bytes(), qr::Ecc::M).unwrap().to_svg();
+    assert_eq!(resp.body_str(), expected);
+    let other = common::get(addr, "/qr.svg?text=https%3A%2F%2Fwall.example.org%2Fpost%3Froom%3Dother");
+    assert_ne!(other.body, resp.body, "another text, another symbol");
+    for bad in ["/qr.svg", "/qr.svg?text=", "/qr.svg?text=%zz", &format!("/qr.svg?text={}", "a".repeat(1025))] {
+        assert_eq!(common::get(addr, bad).status, 400, "{bad}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --trust-proxy
+// ---------------------------------------------------------------------------------------------
+
+/// A `/ws` member in `room` whose upgrade carried `headers` (e.g. `X-Forwarded-For: ...`).
+fn join_with(addr: SocketAddr, room: &str, headers: &[&str]) -> Ws {
+    let mut req = UpgradeRequest::new(&addr.to_string(), &format!("/ws?room={room}"), &common::new_key());
+    for h in headers {
+        req = req.with(h);
+    }
+    let mut client = HttpClient::connect(addr);
+    client.send(&req.bytes());
+    let resp = client.read_response(false);
+    assert_eq!(resp.status, 101, "{headers:?}: {resp:?}");
+    let mut ws = client.into_ws();
+    ws.read_hello().expect("hello");
+    ws
+}
+
+/// The `from` the admins see for a post made by a member that upgraded with `headers`.
+fn seen_from(addr: SocketAddr, admin: &mut Ws, headers: &[&str]) -> String {
+    let mut ws = join_with(addr, "proxied", headers);
+    ws.post("who am i", None);
+    ws.recv_text();
+    str_of(&next_of(admin, "post"), "from").to_string()
+}
+
+#[test]
+fn forwarded_headers_are_ignored_without_trust_proxy() {
+    let dir = TempDir::new("xff-off");
+    let token = token_file(&dir);
+    let server = Server::start(&["--rate", "0", "--admin-token-file", &token]);
+    let addr = server.addr();
+    let mut admin = sign_in(addr);
+    assert_eq!(seen_from(addr, &mut admin, &["X-Forwarded-For: 203.0.113.7"]), "127.0.0.1");
+    // A banned address cannot escape its ban by forging the header.
+    admin.send_text(r#"{"type":"ban","address":"127.0.0.1","seconds":60}"#);
+    next_of(&mut admin, "ok");
+    let mut ws = join_with(addr, "proxied", &["X-Forwarded-For: 198.51.100.20", "X-Real-IP: 198.51.100.20"]);
+    ws.post("let me out", None);
+    let reply = parse(&ws.recv_text());
+    assert!(str_of(&reply, "error").contains("muted"), "{reply:?}");
+    // Not in the access log either.
+    assert!(!server.log_contains("198.51.100.20") && !server.log_contains("203.0.113.7"), "{:?}", server.logs());
+}
+
+#[test]
+fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
+    let dir = TempDir::new("xff-other");
+    let token = token_file(&dir);
+    let server = Server::start(&["--rate", "0", "--admin-token-file", &token, "--trust-proxy", "10.0.0.0/8"]);
+    let addr = server.addr();
+    let mut admin = sign_in(addr);
+    assert_eq!(seen_from(addr, &mut admin, &["X-Forwarded-For: 203.0.113.7"]), "127.0.0.1");
+}
+
+#[test]
+fn behind_a_trusted_peer_the_right_most_untrusted_address_is_the_client() {
+    let dir = TempDir::new("xff-on");
+    let token = token_file(&dir);
+    let server = Server::start(&["--rate", "0", "--admin-token-file", &token, "--trust-proxy", "loopback"]);
+    let addr = server.addr();
+    let mut admin = sign_in(addr);
+    for (headers, expected) in [
+        (&["X-Forwarded-For: 203.0.113.7"][..], "203.0.113.7"),
+        (&["X-Forwarded-For: 198.51.100.1, 203.0.113.7"], "203.0.113.7"),
+        (&["X-Forwarded-For: 198.51.100.1,203.0.113.8, 127.0.0.5"], "203.0.113.8"),
+        (&["X-Forwarded-For: 127.0.0.9, 127.0.0.2"], "127.0.0.9"),
+        (&["X-Forwarded-For: 198.51.100.1", "X-Forwarded-For: 203.0.113.9"], "203.0.113.9"),
+        (&["X-Forwarded-For: 2001:db8::7"], "2001:db8::7"),
+        (&["X-Forwarded-For: ::ffff:203.0.113.10"], "203.0.113.10"),
+        (&["X-Forwarded-For: 203.0.113.7, garbage"], "127.0.0.1"),
+        (&["X-Forwarded-For: garbage, 203.0.113.7"], "127.0.0.1"),
+        (&["X-Forwarded-For: 203.0.113.7:4711"], "127.0.0.1"),
+        (&["X-Forwarded-For: "], "127.0.0.1"),
+        (&[], "127.0.0.1"),
+    ] {
+        assert_eq!(seen_from(addr, &mut admin, headers), expected, "{headers:?}");
+    }
+    // The forwarded address is what bans, rate limits and the access log use.
+    admin.send_text(r#"{"type":"ban","address":"203.0.113.7","seconds":60}"#);
+    next_of(&mut admin, "ok");
+    let mut banned = join_with(addr, "proxied", &["X-Forwarded-For: 203.0.113.7"]);
+    banned.post("muted?", None);
+    assert!(str_of(&parse(&banned.recv_text()), "error").contains("muted"));
+    assert_eq!(seen_from(addr, &mut admin, &["X-Forwarded-For: 203.0.113.70"]), "203.0.113.70", "others are not");
+    assert!(server.log_contains("203.0.113.7 GET /ws 101"), "{:?}", server.logs());
+}
