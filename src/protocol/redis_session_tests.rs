@@ -1,7 +1,10 @@
 //! Tests of [`RedisSession`](super::RedisSession): golden command bytes, replies fed split
 //! at every offset, every failure with the input that causes it.
 
+use std::time::Duration;
+
 use super::*;
+use crate::wire::resp::RespError;
 
 const SEC: Duration = Duration::from_secs(1);
 
