@@ -2,7 +2,8 @@
 # Every test of danmaku-wall, installing what the tests need where it is missing:
 #   bash tests/run_all.sh
 # Stages: installs (Debian packages, npm, PyPI; only what is missing), format check
-# (cargo fmt), lint (clippy), unit + integration tests (cargo test), Autobahn conformance,
+# (cargo fmt), code shape, lint (clippy), unit + integration tests (cargo test, with private
+# redis-server and nginx instances the tests start themselves), Autobahn conformance,
 # browser end-to-end tests (headless Chromium), fuzz smoke runs (20 s per target).
 # Each stage prints its time; the script stops at the first failure, a failed install included.
 set -euo pipefail
@@ -21,7 +22,7 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 # every test starts its own on a free port.
 install_debian_packages() {
   local missing=() p
-  for p in redis-server nginx zbar-tools qrencode openssl python3-venv; do
+  for p in redis-server nginx zbar-tools qrencode openssl curl python3-venv; do
     installed "$p" || missing+=("$p")
   done
   command -v node >/dev/null || missing+=(nodejs)
@@ -74,6 +75,9 @@ stage "format (cargo fmt --check, main crate and fuzz crate)"
 cargo fmt --version >/dev/null 2>&1 || { echo "FAIL: cargo fmt is missing (rustup component add rustfmt)" >&2; exit 1; }
 cargo fmt --check
 cargo fmt --check --manifest-path fuzz/Cargo.toml
+
+stage "code shape (no function in src/ over 60 lines, no file over 400, tests aside)"
+python3 tests/tools/code_shape.py
 
 stage "clippy (warnings are errors)"
 cargo clippy --all-targets --quiet -- -D warnings

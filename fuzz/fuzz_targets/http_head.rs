@@ -13,7 +13,7 @@
 //!   limit changes nothing for a head with at most that many fields and refuses one with
 //!   more (`HeadTooLarge`).
 //! * `HttpConn` answers the same however the bytes are split: the bytes it sends (`Send` and
-//!   `SendBody` concatenated), its last event (`Close`, `Upgrade` with its endpoint, or
+//!   `SendBody` concatenated), its last event (`Close`, `Upgrade` with its route, or
 //!   nothing) and, for an upgrade, the bytes that belong to the WebSocket afterwards
 //!   (`leftover` plus whatever arrived after the upgrade) are identical. Nothing follows a
 //!   `Close` or an `Upgrade`, and every `Send` starts a response (`HTTP/1.1 `).
@@ -25,15 +25,33 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use common::{Rng, cut_points, pieces, splittings};
+use danmaku_wall::app::App;
+use danmaku_wall::app::metrics::Gauges;
+use danmaku_wall::app::route::Route;
+use danmaku_wall::config::Config;
+use danmaku_wall::protocol::http_conn::{HttpConn, HttpEvent, HttpRules};
 use danmaku_wall::server::pages::Pages;
-use danmaku_wall::protocol::http_conn::{Endpoint, HttpConn, HttpContext, HttpEvent};
+use danmaku_wall::server::responder::PageResponder;
+use danmaku_wall::wall::Wall;
+use danmaku_wall::wall::blocklist::Blocklist;
+use danmaku_wall::wall::history::HistoryLimits;
+use danmaku_wall::wall::room::Rooms;
+use danmaku_wall::wire::forwarded::TrustList;
 use danmaku_wall::wire::http::{HEADER_SLOTS, HeadError, HeadLimits, parse_head};
 use libfuzzer_sys::fuzz_target;
 
 thread_local! {
     /// Building the embedded pages hashes every file: once per process, not per input.
     static PAGES: RefCell<Pages> = RefCell::new(Pages::embedded());
+    /// The application's router, as the server has it (echo on).
+    static APP: App = {
+        let limits = HistoryLimits { max_len: 10, ttl: Duration::from_secs(10) };
+        let config = Config { echo: true, ..Config::default() };
+        App::new(Wall::new(Rooms::new(10, limits, 0), 0, Blocklist::default()), &config)
+    };
 }
+
+static TRUST: TrustList = TrustList::new();
 
 fuzz_target!(|data: &[u8]| {
     let mut rng = Rng::from_input(data);
@@ -152,21 +170,26 @@ enum Last {
     /// Still reading requests.
     Open,
     Close,
-    /// The endpoint, and every byte the WebSocket gets: `leftover` and what came later.
-    Upgrade(Endpoint, Vec<u8>),
+    /// The route, and every byte the WebSocket gets: `leftover` and what came later.
+    Upgrade(Route, Vec<u8>),
 }
 
 fn run(input: &[&[u8]], limits: HeadLimits, pages: &mut Pages) -> Outcome {
+    APP.with(|app| run_with(input, limits, app, pages))
+}
+
+fn run_with(input: &[&[u8]], limits: HeadLimits, app: &App, pages: &mut Pages) -> Outcome {
     let now = Instant::now();
-    let mut ctx = HttpContext {
-        pages,
-        echo: true,
-        allow_origins: &[],
+    let rules = HttpRules {
         limits,
         request_timeout: Duration::from_secs(10),
         keepalive_timeout: Duration::from_secs(30),
+        allow_origins: &[],
+        peer: [127, 0, 0, 1].into(),
+        trust: &TRUST,
     };
-    let mut conn = HttpConn::new(now, ctx.request_timeout);
+    let mut responder = PageResponder { app, pages, gauges: Gauges::default(), healthy: true, now };
+    let mut conn = HttpConn::new(now, rules.request_timeout);
     let mut events = Vec::new();
     let mut after_done: Vec<u8> = Vec::new();
     for piece in input {
@@ -174,10 +197,10 @@ fn run(input: &[&[u8]], limits: HeadLimits, pages: &mut Pages) -> Outcome {
             // Done (closed or upgraded): these bytes are not the HTTP connection's any more.
             after_done.extend_from_slice(piece);
             let before = events.len();
-            conn.on_bytes(piece, now, &mut ctx, &mut events);
+            conn.on_bytes(piece, now, &rules, &mut responder, &mut events);
             assert_eq!(events.len(), before, "events after the connection was done");
         } else {
-            conn.on_bytes(piece, now, &mut ctx, &mut events);
+            conn.on_bytes(piece, now, &rules, &mut responder, &mut events);
         }
     }
     let mut sent = Vec::new();
@@ -192,12 +215,13 @@ fn run(input: &[&[u8]], limits: HeadLimits, pages: &mut Pages) -> Outcome {
                 last_was_101 = bytes.starts_with(b"HTTP/1.1 101 ");
             }
             HttpEvent::SendBody(body) => sent.extend_from_slice(body.as_bytes()),
+            HttpEvent::Log(_) => {}
             HttpEvent::Close => last = Last::Close,
-            HttpEvent::Upgrade { endpoint, mut leftover } => {
+            HttpEvent::Upgrade { route, mut leftover } => {
                 assert!(last_was_101, "an upgrade not just after a 101");
                 leftover.extend_from_slice(&after_done);
                 after_done.clear();
-                last = Last::Upgrade(endpoint, leftover);
+                last = Last::Upgrade(route, leftover);
             }
         }
     }

@@ -492,7 +492,8 @@ fn check_write_string(s: &str) {
 
 fn check_post(text: &str) {
     let result = danmaku::parse_post(text);
-    let Ok(d) = result else { return };
+    let Ok(post) = result else { return };
+    let d = &post.danmaku;
     let doc = reference(text.as_bytes(), danmaku::MAX_JSON_DEPTH).expect("an accepted post is JSON");
     let msg = doc.get("msg").and_then(Value::as_str).expect("an accepted post has a string msg");
     assert_eq!(d.msg, msg.trim(), "msg is the document's, trimmed");
@@ -501,11 +502,11 @@ fn check_post(text: &str) {
     let color = d.color_str();
     assert!(color.len() == 7 && color.starts_with('#'), "color {color:?}");
     assert!(color[1..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "color {color:?}");
-    let out = danmaku::broadcast_json(u64::MAX, &d, 1_700_000_000_000);
+    let out = danmaku::broadcast_json(u64::MAX, d, 1_700_000_000_000);
     let back = json::parse(&out, 2).expect("broadcast JSON reads back");
     assert_eq!(back.get("msg").and_then(Value::as_str), Some(d.msg.as_str()));
     assert_eq!(back.get("color").and_then(Value::as_str), Some(color));
-    let err = danmaku::error_json(&d.msg);
+    let err = danmaku::error_json(&d.msg, post.reference.as_deref());
     assert!(json::parse(&err, 1).is_ok(), "error JSON reads back");
 }
 

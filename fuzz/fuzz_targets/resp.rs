@@ -33,9 +33,7 @@ fn check_raw(data: &[u8]) {
 
 /// A value described by the input, within `LIMITS`; returns it and its depth.
 fn generate(rng: &mut Rng, depth_left: usize) -> (Value, usize) {
-    let line = |rng: &mut Rng| -> Vec<u8> {
-        (0..rng.below(12)).map(|_| b"abcXYZ019 _-:+$*"[rng.below(16)]).collect()
-    };
+    let line = |rng: &mut Rng| -> Vec<u8> { (0..rng.below(12)).map(|_| b"abcXYZ019 _-:+$*"[rng.below(16)]).collect() };
     match rng.below(if depth_left == 0 { 5 } else { 7 }) {
         0 => (Value::SimpleString(line(rng)), 0),
         1 => (Value::Error(line(rng)), 0),
