@@ -1,5 +1,6 @@
 //! Ring 2: connection state machines. Each is fed bytes and the current time and answers
 //! with what to send, what arrived, and when it next needs waking. No sockets.
 
+pub mod coalesce;
 pub mod http_conn;
 pub mod ws_conn;

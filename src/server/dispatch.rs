@@ -128,6 +128,7 @@ impl Server {
                 Action::Send { to, frame: Frame::Owned(bytes) } => self.queue(to, Chunk::Owned(bytes)),
                 Action::Send { to, frame: Frame::Shared(bytes) } => self.queue(to, Chunk::Shared(bytes)),
                 Action::Broadcast { room, frame } => {
+                    self.broadcasts += 1;
                     let too_slow = fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
                     for member in too_slow {
                         self.close_slow(member, now);

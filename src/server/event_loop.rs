@@ -17,6 +17,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::app::{App, Time};
 use crate::config::Config;
 use crate::pages::Pages;
+use crate::protocol::coalesce::Coalescer;
 use crate::protocol::http_conn::HttpConn;
 use crate::server::connections::{Connection, Connections, Protocol};
 use crate::server::lifecycle::Lifecycle;
@@ -67,8 +68,12 @@ pub struct Server {
     /// Out of file descriptors: accepting waits for a connection to close (or the retry).
     pub(super) accept_retry: Option<Instant>,
     pub(super) shutdown_deadline: Option<Instant>,
-    /// With `--flush-delay`: when the output queued since the last flush goes out.
+    /// While output is held (`--flush-delay`): when it goes out at the latest.
     pub(super) flush_at: Option<Instant>,
+    /// Decides at the end of each turn whether to flush or hold (`--flush-delay`).
+    pub(super) coalescer: Coalescer,
+    /// Broadcasts queued during this turn, for the coalescer.
+    pub(super) broadcasts: u32,
     next_tick: Instant,
 }
 
@@ -97,6 +102,7 @@ impl Server {
         let rooms = Rooms::new(config.max_rooms, limits, unix_ms());
         let app =
             App { wall: Wall::new(rooms, config.rate, blocklist), echo: config.echo, max_backlog: config.max_backlog };
+        let coalescer = Coalescer::new(config.flush_delay);
         Ok(Server {
             app,
             config,
@@ -112,6 +118,8 @@ impl Server {
             accept_retry: None,
             shutdown_deadline: None,
             flush_at: None,
+            coalescer,
+            broadcasts: 0,
             next_tick: Instant::now() + TICK,
         })
     }
