@@ -7,30 +7,29 @@
 //!
 //! The adaptive policy ([`FlushPolicy::Auto`]), decided at the end of each turn from what the
 //! shell saw in it ([`Turn`]; the time is passed in, never read here):
-//! 1. Output holding no broadcast (responses, pongs, echoes), or already holding
-//!    [`SHARED`] broadcasts or more, goes out at once: its writes are already shared. At
-//!    saturation every turn carries several posts, so the loop never idles waiting.
-//! 2. A single pending broadcast is held when a second one is likely to come before the
-//!    hard bound: `rate × (first_queued + HOLD_CAP − now) ≥ MIN_GAIN` (½), where `rate` is the
-//!    broadcasts per second, exponentially weighted with a time constant of [`RATE_TAU`]
-//!    (1 s). With [`HOLD_CAP`] = 5 ms that is a rate of 100/s or more: at 50/s nothing waits,
-//!    at 200/s a post waits for the next. Small flushes (fewer than [`MIN_FANOUT`] connections)
-//!    are not worth a wait.
-//! 3. A hold ends at the first turn that brings a second broadcast, or at the bound,
-//!    `first_queued + HOLD_CAP`, whichever comes first.
-//! 4. After [`EMPTY_STREAK`] holds in a row that gathered nothing (a publisher that waits for
-//!    its own post before sending the next one), holding pauses for [`PAUSE`].
+//! 1. Output holding no broadcast (responses, pongs, echoes) goes out at once, and so does a
+//!    flush to fewer than [`MIN_FANOUT`] connections: not worth a wait.
+//! 2. Output holding a broadcast is held while more broadcasts are likely to join it before
+//!    the hard bound: `rate × (first_queued + HOLD_CAP − now) ≥ MIN_GAIN` (½), where `rate` is
+//!    the broadcasts per second, exponentially weighted with a time constant of [`RATE_TAU`]
+//!    (1 s). With [`HOLD_CAP`] = 5 ms that takes 100 posts/s or more: at 50/s nothing waits,
+//!    at 200/s a post waits up to 5 ms for company. Every turn decides again with the time
+//!    left, so a hold ends at the bound or at the first turn where too little time is left.
+//! 3. Holds must pay: each finished hold adds the broadcasts it gathered, and the ones the
+//!    rate predicted for its length, to two sums that lose [`YIELD_DECAY`] (1/16) per hold.
+//!    Once [`EVIDENCE`] (8) broadcasts were predicted and fewer than a quarter of them came
+//!    ([`MIN_YIELD`]), holding pauses for [`PAUSE`] (1 s) and the sums restart. This is the
+//!    closed loop: a publisher that sends its next post only when it has its previous ones
+//!    back (a saturating benchmark, 8 in flight) sends nothing while its posts are held; at
+//!    saturation that costs about two 5 ms holds a second.
 //!
-//! Rooms are not told apart: the rate and the count are over all broadcasts.
+//! Rooms are not told apart: the rate and the sums are over all broadcasts.
 
 use std::time::{Duration, Instant};
 
 /// The longest time the adaptive policy lets a broadcast wait for company (the hard bound;
 /// the shell's poll wakes on whole milliseconds, so a hold ends up to 1 ms later).
 pub const HOLD_CAP: Duration = Duration::from_millis(5);
-
-/// Broadcasts pending from which a flush is already shared: no hold.
-pub const SHARED: u32 = 2;
 
 /// Hold only if at least this many more broadcasts are expected before the bound.
 pub const MIN_GAIN: f64 = 0.5;
@@ -41,10 +40,16 @@ pub const RATE_TAU: Duration = Duration::from_secs(1);
 /// Connections a flush must reach to be worth holding.
 pub const MIN_FANOUT: usize = 64;
 
-/// Holds in a row that gathered nothing before holding pauses.
-pub const EMPTY_STREAK: u32 = 8;
+/// The fraction the gathered and predicted sums lose at each finished hold.
+pub const YIELD_DECAY: f64 = 1.0 / 16.0;
 
-/// How long holding pauses after [`EMPTY_STREAK`] empty holds.
+/// Predicted broadcasts the sums must hold before holds are judged.
+pub const EVIDENCE: f64 = 8.0;
+
+/// Below this fraction of the prediction gathered, holds do not pay.
+pub const MIN_YIELD: f64 = 0.25;
+
+/// How long holding pauses when holds do not pay.
 pub const PAUSE: Duration = Duration::from_secs(1);
 
 /// How the loop decides when queued output goes out (`--flush-delay`).
@@ -89,11 +94,19 @@ struct Batch {
     /// When the shell first reported it pending.
     since: Instant,
     broadcasts: u32,
-    /// Broadcasts pending when the first hold was decided.
-    held_with: Option<u32>,
+    /// Set when the batch was first held.
+    hold: Option<HoldStart>,
 }
 
-/// The policy's state: the broadcast rate, the pending batch, and the run of empty holds.
+/// Where a hold started: when, with how many broadcasts, at what rate.
+#[derive(Debug, Clone, Copy)]
+struct HoldStart {
+    at: Instant,
+    broadcasts: u32,
+    rate: f64,
+}
+
+/// The policy's state: the broadcast rate, the pending batch, and what holds gathered.
 #[derive(Debug, Clone)]
 pub struct Coalescer {
     policy: FlushPolicy,
@@ -101,13 +114,15 @@ pub struct Coalescer {
     rate: f64,
     rate_at: Option<Instant>,
     batch: Option<Batch>,
-    empty_holds: u32,
+    /// Broadcasts that joined held batches, and the rate's prediction for them (rule 3).
+    gathered: f64,
+    predicted: f64,
     paused_until: Option<Instant>,
 }
 
 impl Coalescer {
     pub fn new(policy: FlushPolicy) -> Coalescer {
-        Coalescer { policy, rate: 0.0, rate_at: None, batch: None, empty_holds: 0, paused_until: None }
+        Coalescer { policy, rate: 0.0, rate_at: None, batch: None, gathered: 0.0, predicted: 0.0, paused_until: None }
     }
 
     pub fn policy(&self) -> FlushPolicy {
@@ -122,7 +137,7 @@ impl Coalescer {
             self.batch = None;
             return Decision::Idle;
         }
-        let batch = self.batch.get_or_insert(Batch { since: turn.now, broadcasts: 0, held_with: None });
+        let batch = self.batch.get_or_insert(Batch { since: turn.now, broadcasts: 0, hold: None });
         batch.broadcasts += turn.broadcasts;
         let batch = *batch;
         let decision = match self.policy {
@@ -133,8 +148,9 @@ impl Coalescer {
         };
         match decision {
             Decision::Flush => self.flushed(turn.now, &batch),
-            Decision::Hold(_) if batch.held_with.is_none() => {
-                self.batch = Some(Batch { held_with: Some(batch.broadcasts), ..batch });
+            Decision::Hold(_) if batch.hold.is_none() => {
+                let hold = HoldStart { at: turn.now, broadcasts: batch.broadcasts, rate: self.rate(turn.now) };
+                self.batch = Some(Batch { hold: Some(hold), ..batch });
             }
             _ => {}
         }
@@ -157,13 +173,11 @@ impl Coalescer {
         }
     }
 
-    /// Rules 1-3 of the module doc for a non-urgent pending batch.
+    /// Rules 1 and 2 of the module doc, for a pending batch that is not urgent.
     fn auto(&self, turn: &Turn, batch: &Batch) -> Decision {
         let now = turn.now;
-        let worth_holding = batch.broadcasts > 0
-            && batch.broadcasts < SHARED
-            && turn.dirty >= MIN_FANOUT
-            && self.paused_until.is_none_or(|until| now >= until);
+        let worth_holding =
+            batch.broadcasts > 0 && turn.dirty >= MIN_FANOUT && self.paused_until.is_none_or(|until| now >= until);
         let deadline = batch.since + HOLD_CAP;
         if !worth_holding || now >= deadline {
             return Decision::Flush;
@@ -172,18 +186,17 @@ impl Coalescer {
         if expected < MIN_GAIN { Decision::Flush } else { Decision::Hold(deadline) }
     }
 
-    /// The batch went out: rule 4's bookkeeping.
+    /// The batch went out: rule 3's bookkeeping.
     fn flushed(&mut self, now: Instant, batch: &Batch) {
         self.batch = None;
-        let Some(held_with) = batch.held_with else { return };
-        if batch.broadcasts > held_with {
-            self.empty_holds = 0;
-            return;
-        }
-        self.empty_holds += 1;
-        if self.empty_holds >= EMPTY_STREAK {
-            self.empty_holds = 0;
+        let Some(hold) = batch.hold.filter(|_| self.policy == FlushPolicy::Auto) else { return };
+        let held = now.saturating_duration_since(hold.at).as_secs_f64();
+        self.gathered = self.gathered * (1.0 - YIELD_DECAY) + f64::from(batch.broadcasts - hold.broadcasts);
+        self.predicted = self.predicted * (1.0 - YIELD_DECAY) + hold.rate * held;
+        if self.predicted >= EVIDENCE && self.gathered < MIN_YIELD * self.predicted {
             self.paused_until = Some(now + PAUSE);
+            self.gathered = 0.0;
+            self.predicted = 0.0;
         }
     }
 }

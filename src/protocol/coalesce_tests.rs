@@ -67,15 +67,17 @@ fn urgent_flushes_under_every_policy() {
 }
 
 #[test]
-fn a_lone_broadcast_at_200_per_second_waits_for_the_next() {
+fn at_200_per_second_a_broadcast_waits_for_company() {
     let t0 = Instant::now();
     let mut c = auto_at_rate(t0, 200.0);
     let bound = t0 + HOLD_CAP;
     assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(bound));
     // A turn with only a pong in it changes nothing.
     assert_eq!(c.decide(turn(t0, ms(1.0), 0, WALLS)), Decision::Hold(bound));
-    // The second broadcast: the writes are shared, out they go.
+    // A second broadcast joins; 2 ms are left, 0.4 more expected: out they go.
     assert_eq!(c.decide(turn(t0, ms(3.0), 1, WALLS)), Decision::Flush);
+    // The next batch has its own bound.
+    assert_eq!(c.decide(turn(t0, ms(9.0), 1, WALLS)), Decision::Hold(t0 + ms(9.0) + HOLD_CAP));
 }
 
 #[test]
@@ -124,54 +126,76 @@ fn output_without_broadcasts_goes_at_once() {
 }
 
 #[test]
-fn a_turn_with_several_broadcasts_is_already_shared() {
-    // Saturation: every turn carries a burst, the rate is high, and still nothing waits.
-    let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 1500.0);
-    for i in 0..100 {
-        assert_eq!(c.decide(turn(t0, ms(f64::from(i) * 5.3), SHARED + (i % 7), WALLS)), Decision::Flush);
-    }
-    assert_eq!(c.decide(turn(t0, ms(600.0), SHARED - 1, WALLS)), Decision::Hold(t0 + ms(600.0) + HOLD_CAP));
-}
-
-#[test]
 fn small_flushes_do_not_wait() {
     let t0 = Instant::now();
     assert_eq!(auto_at_rate(t0, 1000.0).decide(turn(t0, ms(0.0), 1, MIN_FANOUT - 1)), Decision::Flush);
     assert!(matches!(auto_at_rate(t0, 1000.0).decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), Decision::Hold(_)));
 }
 
-#[test]
-fn empty_holds_in_a_row_pause_holding() {
-    // A closed-loop publisher: it sends the next post only once it has its own back.
-    let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 1000.0);
-    let mut t = ms(0.0);
-    for _ in 0..EMPTY_STREAK {
-        assert_eq!(c.decide(turn(t0, t, 1, WALLS)), Decision::Hold(t0 + t + HOLD_CAP));
-        t += HOLD_CAP;
-        assert_eq!(c.decide(turn(t0, t, 0, WALLS)), Decision::Flush);
-        t += ms(1.0);
+/// Holds of `c` that each last HOLD_CAP from `*t` and gather `gathered(i)` broadcasts just
+/// before the bound; returns how many of `rounds` turns were held.
+fn hold_rounds(c: &mut Coalescer, t0: Instant, t: &mut Duration, rounds: u32, gathered: impl Fn(u32) -> u32) -> u32 {
+    let mut held = 0;
+    for i in 0..rounds {
+        let first = c.decide(turn(t0, *t, 1, WALLS));
+        if first == Decision::Hold(t0 + *t + HOLD_CAP) {
+            held += 1;
+            let g = gathered(i);
+            let end = *t + HOLD_CAP - ms(if g > 0 { 0.01 } else { 0.0 });
+            assert_eq!(c.decide(turn(t0, end, g, WALLS)), Decision::Flush);
+        } else {
+            assert_eq!(first, Decision::Flush);
+        }
+        *t += HOLD_CAP + ms(1.0);
     }
-    let paused_at = t - ms(1.0);
-    assert_eq!(c.decide(turn(t0, t, 1, WALLS)), Decision::Flush);
-    assert_eq!(c.decide(turn(t0, paused_at + PAUSE - ms(0.001), 1, WALLS)), Decision::Flush);
-    let after = paused_at + PAUSE;
-    assert_eq!(c.decide(turn(t0, after, 1, WALLS)), Decision::Hold(t0 + after + HOLD_CAP));
+    held
 }
 
 #[test]
-fn a_hold_that_gathers_resets_the_empty_run() {
+fn holds_that_gather_nothing_pause_holding() {
+    // A closed-loop publisher at saturation: 1500/s, and nothing comes while we hold.
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 1000.0);
+    let mut c = auto_at_rate(t0, 1500.0);
     let mut t = ms(0.0);
-    for round in 0..3 * EMPTY_STREAK {
-        assert_eq!(c.decide(turn(t0, t, 1, WALLS)), Decision::Hold(t0 + t + HOLD_CAP), "round {round}");
-        t += HOLD_CAP;
-        // Every other time, a second broadcast comes before the bound.
-        let gathered = u32::from(round % (EMPTY_STREAK - 1) == 0);
-        assert_eq!(c.decide(turn(t0, t - ms(0.1 * f64::from(gathered)), gathered, WALLS)), Decision::Flush);
-        t += ms(1.0);
+    // 7.5 predicted per hold: the second hold brings the prediction past EVIDENCE.
+    assert_eq!(hold_rounds(&mut c, t0, &mut t, 2, |_| 0), 2);
+    let paused_at = t - ms(1.0);
+    assert_eq!(hold_rounds(&mut c, t0, &mut t, 100, |_| 0), 0, "paused");
+    assert!(t < paused_at + PAUSE);
+    t = paused_at + PAUSE;
+    c.rate = 1500.0;
+    c.rate_at = Some(t0 + t);
+    // A fresh start: again two holds, then a pause.
+    assert_eq!(hold_rounds(&mut c, t0, &mut t, 100, |_| 0), 2);
+}
+
+#[test]
+fn holds_that_gather_what_the_rate_predicts_go_on() {
+    // Open loop at 400/s: a hold of 5 ms predicts 2; each gathers 1 or 2 (at least a quarter).
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 400.0);
+    let mut t = ms(0.0);
+    for _ in 0..10 {
+        c.rate = 400.0;
+        c.rate_at = Some(t0 + t);
+        assert_eq!(hold_rounds(&mut c, t0, &mut t, 10, |i| 1 + i % 2), 10);
+    }
+}
+
+#[test]
+fn the_yield_threshold_is_a_quarter() {
+    // 1000/s, 5 predicted per hold; gathering 1 each time is 1/5 (pauses), 2 is 2/5 (goes on).
+    let t0 = Instant::now();
+    for (gathered, holds) in [(1, 2), (2, 50)] {
+        let mut c = auto_at_rate(t0, 1000.0);
+        let mut t = ms(0.0);
+        let mut held = 0;
+        for _ in 0..50 {
+            c.rate = 1000.0;
+            c.rate_at = Some(t0 + t);
+            held += hold_rounds(&mut c, t0, &mut t, 1, |_| gathered);
+        }
+        assert_eq!(held, holds, "gathering {gathered} of 5");
     }
 }
 
