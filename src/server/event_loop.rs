@@ -166,10 +166,14 @@ impl Server {
     /// Waits for events until the next deadline of any kind.
     fn poll_once(&mut self, events: &mut Events) -> io::Result<()> {
         let now = Instant::now();
-        let deadlines = [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.flush_at];
+        let deadlines = [self.timers.next(), self.accept_retry, self.shutdown_deadline];
         let wake = deadlines.into_iter().flatten().chain([self.next_tick]).min();
         // Round up so that we never wake a hair before a deadline and spin.
         let timeout = wake.map(|at| at.saturating_duration_since(now) + Duration::from_micros(500));
+        // A held flush's deadline bounds latency: no margin (mio rounds up to whole ms, and
+        // waking early only means holding a little longer).
+        let hold = self.flush_at.map(|at| at.saturating_duration_since(now));
+        let timeout = timeout.into_iter().chain(hold).min();
         match self.poll.poll(events, timeout) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
             _ => Ok(()),
