@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::protocol::coalesce::FlushPolicy;
 use crate::wire::forwarded::TrustList;
 use crate::wire::http::HeadLimits;
 use crate::wire::redis_url::RedisUrl;
@@ -32,9 +33,9 @@ pub struct Config {
     pub echo: bool,
     pub log_level: log::LevelFilter,
     pub head_limits: HeadLimits,
-    /// Hold queued output this long before flushing, so that several broadcasts share one
-    /// write; zero flushes at the end of every loop turn.
-    pub flush_delay: Duration,
+    /// When queued output is flushed (`--flush-delay`): adaptively (`auto`, the default),
+    /// at the end of every loop turn (`0`), or once it has waited a fixed time.
+    pub flush_delay: FlushPolicy,
     /// Connections the kernel may queue before we accept them.
     pub listen_backlog: i32,
     /// Longest time a shutdown waits for close replies.
@@ -83,7 +84,7 @@ impl Default for Config {
             log_level: log::LevelFilter::Info,
             head_limits: HeadLimits::default(),
             shutdown_grace: Duration::from_secs(2),
-            flush_delay: Duration::ZERO,
+            flush_delay: FlushPolicy::Auto,
             listen_backlog: 4096,
             history: 1000,
             history_ttl: Duration::from_secs(120),
@@ -126,8 +127,10 @@ FLAGS:
         --history-ttl SECS        forget retained danmaku older than this [default: 120]
         --max-rooms N             rooms that may exist at once; a wall for a new room past it gets 503
                                   [default: 10000]
-        --flush-delay MS          hold output up to MS milliseconds so broadcasts share writes; 0 = flush
-                                  every loop turn [default: 0]
+        --flush-delay MS|auto     when output is written: auto lets a lone broadcast wait up to 5 ms
+                                  for the next when posts come often enough to share writes; 0 =
+                                  at the end of every loop turn; MS = hold all output MS
+                                  milliseconds [default: auto]
         --public-url URL          the address phones should use (shown as text and QR code on the wall),
                                   e.g. https://wall.example.org [default: the address the wall was loaded from]
         --trust-proxy ADDR        believe X-Forwarded-For from this peer: an IP, a CIDR range, or loopback
@@ -197,13 +200,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--request-timeout" => config.request_timeout = seconds(&flag, v, false)?,
             "--keepalive-timeout" => config.keepalive_timeout = seconds(&flag, v, false)?,
             "--close-timeout" => config.close_timeout = seconds(&flag, v, false)?,
-            "--flush-delay" => {
-                let ms = seconds(&flag, v, true)?;
-                if ms > Duration::from_secs(1000) {
-                    return Err(format!("{flag} wants at most 1000 ms, got '{v}'"));
-                }
-                config.flush_delay = ms / 1000;
-            }
+            "--flush-delay" => config.flush_delay = flush_policy(&flag, v)?,
             "--max-message" => config.max_message = count(&flag, v, 1)?,
             "--max-backlog" => config.max_backlog = count(&flag, v, 1)?,
             "--max-connections" => config.max_connections = count(&flag, v, 1)?,
@@ -292,6 +289,18 @@ pub fn admin_token(file: Option<&std::path::Path>, env_token: Option<String>) ->
     Ok(token)
 }
 
+/// `--flush-delay auto|MS`: `0` flushes every turn, at most 1000 ms.
+fn flush_policy(flag: &str, v: &str) -> Result<FlushPolicy, String> {
+    if v.eq_ignore_ascii_case("auto") {
+        return Ok(FlushPolicy::Auto);
+    }
+    let ms = seconds(flag, v, true).map_err(|_| format!("{flag} wants auto or milliseconds (0-1000), got '{v}'"))?;
+    if ms > Duration::from_secs(1000) {
+        return Err(format!("{flag} wants at most 1000 ms, got '{v}'"));
+    }
+    Ok(if ms.is_zero() { FlushPolicy::EveryTurn } else { FlushPolicy::Fixed(ms / 1000) })
+}
+
 /// A whole number at least `min`.
 fn count(flag: &str, v: &str, min: usize) -> Result<usize, String> {
     let n: usize = v.parse().map_err(|_| format!("{flag} wants a whole number, got '{v}'"))?;
@@ -335,6 +344,25 @@ mod tests {
         assert_eq!((c.max_message, c.max_backlog, c.max_connections, c.rate), (65536, 1048576, 10000, 5));
         assert!(!c.echo && c.allow_origins.is_empty() && c.www.is_none() && c.blocklist.is_none());
         assert_eq!(c.log_level, log::LevelFilter::Info);
+        assert_eq!(c.flush_delay, FlushPolicy::Auto);
+    }
+
+    #[test]
+    fn flush_delay_is_auto_zero_or_milliseconds() {
+        let policy = |v: &str| parse(&["--flush-delay", v]).map(|c| c.flush_delay);
+        assert_eq!(policy("auto"), Ok(FlushPolicy::Auto));
+        assert_eq!(policy("AUTO"), Ok(FlushPolicy::Auto));
+        assert_eq!(policy("0"), Ok(FlushPolicy::EveryTurn));
+        assert_eq!(policy("2.5"), Ok(FlushPolicy::Fixed(Duration::from_micros(2500))));
+        assert_eq!(policy("1000"), Ok(FlushPolicy::Fixed(Duration::from_secs(1))));
+        assert_eq!(
+            parse(&["--flush-delay=5"]).map(|c| c.flush_delay),
+            Ok(FlushPolicy::Fixed(Duration::from_millis(5)))
+        );
+        for bad in ["1000.5", "-1", "automatic", "", "nan"] {
+            let err = policy(bad).unwrap_err();
+            assert!(err.contains("--flush-delay") && err.contains(bad), "{bad}: {err}");
+        }
     }
 
     #[test]
@@ -366,7 +394,6 @@ mod tests {
         assert_eq!(c.ping_timeout, Duration::from_millis(500));
         assert_eq!(c.max_message, 16_777_216);
         assert_eq!(c.rate, 0);
-        assert_eq!(parse(&["--flush-delay", "2.5"]).unwrap().flush_delay, Duration::from_micros(2500));
         assert_eq!(c.allow_origins, vec!["*", "https://a.example"]);
         assert!(c.echo);
         assert_eq!(c.log_level, log::LevelFilter::Debug);
@@ -402,6 +429,7 @@ mod tests {
             &["--trust-proxy", "10.0.0.0/33"],
             &["--trust-proxy", "nope"],
             &["--metrics=1"],
+            &["--flush-delay", "soon"],
         ] {
             let err = parse(args).unwrap_err();
             assert!(!err.is_empty() && err != "help", "{args:?}");

@@ -3,6 +3,7 @@
 
 pub mod cluster_lua;
 pub mod cluster_script;
+pub mod coalesce;
 pub mod http_conn;
 pub mod redis_events;
 pub mod redis_session;

@@ -144,6 +144,7 @@ impl Server {
                 Action::Send { to, frame: Frame::Owned(bytes) } => self.queue(to, Chunk::Owned(bytes)),
                 Action::Send { to, frame: Frame::Shared(bytes) } => self.queue(to, Chunk::Shared(bytes)),
                 Action::Broadcast { room, frame } => {
+                    self.broadcasts += 1;
                     let (delivered, too_slow) =
                         fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
                     self.app.counters.deliveries += delivered;

@@ -16,6 +16,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::app::{App, Time};
 use crate::config::Config;
+use crate::protocol::coalesce::Coalescer;
 use crate::protocol::http_conn::HttpConn;
 use crate::server::connections::{Connection, Connections, Protocol};
 use crate::server::lifecycle::Lifecycle;
@@ -70,10 +71,14 @@ pub struct Server {
     /// Out of file descriptors: accepting waits for a connection to close (or the retry).
     pub(super) accept_retry: Option<Instant>,
     pub(super) shutdown_deadline: Option<Instant>,
-    /// With `--flush-delay`: when the output queued since the last flush goes out.
+    /// While output is held (`--flush-delay`): when it goes out at the latest.
     pub(super) flush_at: Option<Instant>,
     /// With `--redis`: the connections to Redis.
     pub(super) redis: Option<super::redis_link::RedisLink>,
+    /// Decides at the end of each turn whether to flush or hold (`--flush-delay`).
+    pub(super) coalescer: Coalescer,
+    /// Broadcasts queued during this turn, for the coalescer.
+    pub(super) broadcasts: u32,
     next_tick: Instant,
 }
 
@@ -108,6 +113,7 @@ impl Server {
             log::info!("cluster mode: rooms live in Redis at {}:{} (database {})", url.host, url.port, url.db);
             super::redis_link::RedisLink::new(url, Instant::now())
         });
+        let coalescer = Coalescer::new(config.flush_delay);
         Ok(Server {
             app,
             config,
@@ -124,6 +130,8 @@ impl Server {
             shutdown_deadline: None,
             flush_at: None,
             redis,
+            coalescer,
+            broadcasts: 0,
             next_tick: Instant::now() + TICK,
         })
     }
@@ -171,11 +179,14 @@ impl Server {
     /// Waits for events until the next deadline of any kind.
     fn poll_once(&mut self, events: &mut Events) -> io::Result<()> {
         let now = Instant::now();
-        let deadlines =
-            [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.flush_at, self.redis_wake()];
+        let deadlines = [self.timers.next(), self.accept_retry, self.shutdown_deadline, self.redis_wake()];
         let wake = deadlines.into_iter().flatten().chain([self.next_tick]).min();
         // Round up so that we never wake a hair before a deadline and spin.
         let timeout = wake.map(|at| at.saturating_duration_since(now) + Duration::from_micros(500));
+        // A held flush's deadline bounds latency: no margin (mio rounds up to whole ms, and
+        // waking early only means holding a little longer).
+        let hold = self.flush_at.map(|at| at.saturating_duration_since(now));
+        let timeout = timeout.into_iter().chain(hold).min();
         match self.poll.poll(events, timeout) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
             _ => Ok(()),

@@ -9,6 +9,7 @@ use std::time::Instant;
 use mio::{Interest, Token};
 
 use crate::app::metrics::CloseReason;
+use crate::protocol::coalesce::{Decision, Turn};
 use crate::server::connections::{Connection, Protocol};
 use crate::server::event_loop::Server;
 use crate::server::output::{Chunk, Flushed};
@@ -77,21 +78,24 @@ impl Server {
         }
     }
 
-    /// Flushes at the end of the loop turn, or, with `--flush-delay`, once the oldest queued
-    /// output has waited that long: a burst of posts then costs one write per wall.
+    /// At the end of the turn, asks the coalescer (`--flush-delay`) whether to flush now or
+    /// let output gather until `flush_at`; when shutting down, flushes at once.
     pub(super) fn flush_if_due(&mut self, now: Instant) {
-        let delay = self.config.flush_delay;
-        if !delay.is_zero() && self.shutdown_deadline.is_none() {
-            if self.dirty.is_empty() && self.resume.is_empty() {
-                return;
-            }
-            let due = *self.flush_at.get_or_insert(now + delay);
-            if now < due {
-                return;
-            }
+        let turn = Turn {
+            now,
+            broadcasts: std::mem::take(&mut self.broadcasts),
+            dirty: self.dirty.len(),
+            pending: !self.dirty.is_empty() || !self.resume.is_empty(),
+            urgent: self.shutdown_deadline.is_some(),
+        };
+        let decision = self.coalescer.decide(turn);
+        self.flush_at = match decision {
+            Decision::Hold(at) => Some(at),
+            Decision::Idle | Decision::Flush => None,
+        };
+        if decision == Decision::Flush {
+            self.flush_dirty(now);
         }
-        self.flush_at = None;
-        self.flush_dirty(now);
     }
 
     /// Writes every connection queued this turn; resumes paused readers that drained.

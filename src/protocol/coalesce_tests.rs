@@ -1,0 +1,252 @@
+//! Tests of [`Coalescer`]: decisions as a pure function of the turns fed in.
+
+use super::*;
+
+const WALLS: usize = 1000;
+
+fn ms(n: f64) -> Duration {
+    Duration::from_secs_f64(n / 1000.0)
+}
+
+/// A turn `at` after `t0` that queued `broadcasts` to `dirty` connections.
+fn turn(t0: Instant, at: Duration, broadcasts: u32, dirty: usize) -> Turn {
+    Turn { now: t0 + at, broadcasts, dirty, pending: dirty > 0, urgent: false }
+}
+
+/// An adaptive coalescer whose broadcast rate is `per_second` at `t0`.
+fn auto_at_rate(t0: Instant, per_second: f64) -> Coalescer {
+    let mut c = Coalescer::new(FlushPolicy::Auto);
+    c.rate = per_second;
+    c.rate_at = Some(t0);
+    c
+}
+
+#[test]
+fn nothing_pending_is_idle_under_every_policy() {
+    let t0 = Instant::now();
+    for policy in [FlushPolicy::EveryTurn, FlushPolicy::Fixed(ms(2.0)), FlushPolicy::Auto] {
+        let mut c = Coalescer::new(policy);
+        assert_eq!(c.decide(turn(t0, ms(0.0), 0, 0)), Decision::Idle, "{policy:?}");
+        assert_eq!(c.policy(), policy);
+    }
+}
+
+#[test]
+fn every_turn_flushes_whatever_is_pending() {
+    let t0 = Instant::now();
+    let mut c = Coalescer::new(FlushPolicy::EveryTurn);
+    for i in 0..10 {
+        assert_eq!(c.decide(turn(t0, ms(f64::from(i) * 0.1), 1, WALLS)), Decision::Flush);
+    }
+}
+
+#[test]
+fn fixed_delay_holds_from_the_first_queued_output() {
+    let t0 = Instant::now();
+    let mut c = Coalescer::new(FlushPolicy::Fixed(ms(2.0)));
+    let due = t0 + ms(2.0);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, 1)), Decision::Hold(due));
+    assert_eq!(c.decide(turn(t0, ms(1.0), 3, 5)), Decision::Hold(due));
+    assert_eq!(c.decide(turn(t0, ms(1.999), 0, 5)), Decision::Hold(due));
+    assert_eq!(c.decide(turn(t0, ms(2.0), 0, 5)), Decision::Flush);
+    // The next batch starts its own delay.
+    assert_eq!(c.decide(turn(t0, ms(2.5), 0, 1)), Decision::Hold(t0 + ms(4.5)));
+    assert_eq!(c.decide(turn(t0, ms(9.0), 0, 1)), Decision::Flush);
+}
+
+#[test]
+fn urgent_flushes_under_every_policy() {
+    let t0 = Instant::now();
+    for policy in [FlushPolicy::Fixed(ms(100.0)), FlushPolicy::Auto] {
+        let mut c = auto_at_rate(t0, 1000.0);
+        c.policy = policy;
+        assert!(matches!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(_)), "{policy:?}");
+        let urgent = Turn { urgent: true, ..turn(t0, ms(0.1), 0, WALLS) };
+        assert_eq!(c.decide(urgent), Decision::Flush, "{policy:?}");
+    }
+}
+
+#[test]
+fn at_200_per_second_a_broadcast_waits_for_company() {
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 200.0);
+    let bound = t0 + HOLD_CAP;
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(bound));
+    // A turn with only a pong in it changes nothing.
+    assert_eq!(c.decide(turn(t0, ms(1.0), 0, WALLS)), Decision::Hold(bound));
+    // A second broadcast joins; 2 ms are left, 0.4 more expected: out they go.
+    assert_eq!(c.decide(turn(t0, ms(3.0), 1, WALLS)), Decision::Flush);
+    // The next batch has its own bound.
+    assert_eq!(c.decide(turn(t0, ms(9.0), 1, WALLS)), Decision::Hold(t0 + ms(9.0) + HOLD_CAP));
+}
+
+#[test]
+fn a_hold_ends_at_the_bound() {
+    let t0 = Instant::now();
+    // At a rate this high even the last microsecond is worth waiting for...
+    let mut c = auto_at_rate(t0, 1e9);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    assert_eq!(c.decide(turn(t0, HOLD_CAP - ms(0.001), 0, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    // ...but not one past the bound.
+    assert_eq!(c.decide(turn(t0, HOLD_CAP, 0, WALLS)), Decision::Flush);
+    // At 400/s a turn 4 ms into the hold sees 0.4 broadcasts to come: not worth the rest.
+    let mut c = auto_at_rate(t0, 400.0);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    assert_eq!(c.decide(turn(t0, ms(4.0), 0, WALLS)), Decision::Flush);
+}
+
+#[test]
+fn at_50_per_second_nothing_waits() {
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 50.0);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Flush);
+}
+
+#[test]
+fn the_expected_gain_threshold_is_one_half() {
+    // rate × HOLD_CAP crosses MIN_GAIN at 100 broadcasts per second (the new one included).
+    let t0 = Instant::now();
+    let at = MIN_GAIN / HOLD_CAP.as_secs_f64();
+    let one = 1.0 / RATE_TAU.as_secs_f64();
+    assert_eq!(auto_at_rate(t0, at - one - 0.01).decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Flush);
+    assert_eq!(auto_at_rate(t0, at - one + 0.01).decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    // Later in a hold less time is left, so more rate is needed.
+    let mut c = auto_at_rate(t0, 150.0);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    // 151/s × 3.5 ms = 0.53; × 3 ms = 0.45.
+    assert_eq!(c.decide(turn(t0, ms(1.5), 0, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    assert_eq!(c.decide(turn(t0, ms(2.0), 0, WALLS)), Decision::Flush);
+}
+
+#[test]
+fn output_without_broadcasts_goes_at_once() {
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 10_000.0);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 0, WALLS)), Decision::Flush);
+}
+
+#[test]
+fn small_flushes_do_not_wait() {
+    let t0 = Instant::now();
+    assert_eq!(auto_at_rate(t0, 1000.0).decide(turn(t0, ms(0.0), 1, MIN_FANOUT - 1)), Decision::Flush);
+    assert!(matches!(auto_at_rate(t0, 1000.0).decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), Decision::Hold(_)));
+}
+
+/// Holds of `c` that each last HOLD_CAP from `*t` and gather `gathered(i)` broadcasts just
+/// before the bound; returns how many of `rounds` turns were held.
+fn hold_rounds(c: &mut Coalescer, t0: Instant, t: &mut Duration, rounds: u32, gathered: impl Fn(u32) -> u32) -> u32 {
+    let mut held = 0;
+    for i in 0..rounds {
+        let first = c.decide(turn(t0, *t, 1, WALLS));
+        if first == Decision::Hold(t0 + *t + HOLD_CAP) {
+            held += 1;
+            let g = gathered(i);
+            let end = *t + HOLD_CAP - ms(if g > 0 { 0.01 } else { 0.0 });
+            assert_eq!(c.decide(turn(t0, end, g, WALLS)), Decision::Flush);
+        } else {
+            assert_eq!(first, Decision::Flush);
+        }
+        *t += HOLD_CAP + ms(1.0);
+    }
+    held
+}
+
+#[test]
+fn holds_that_gather_nothing_pause_holding() {
+    // A closed-loop publisher at saturation: 1500/s, and nothing comes while we hold.
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 1500.0);
+    let mut t = ms(0.0);
+    // 7.5 predicted per hold: the second hold brings the prediction past EVIDENCE.
+    assert_eq!(hold_rounds(&mut c, t0, &mut t, 2, |_| 0), 2);
+    let paused_at = t - ms(1.0);
+    assert_eq!(hold_rounds(&mut c, t0, &mut t, 100, |_| 0), 0, "paused");
+    assert!(t < paused_at + PAUSE);
+    t = paused_at + PAUSE;
+    c.rate = 1500.0;
+    c.rate_at = Some(t0 + t);
+    // A fresh start: again two holds, then a pause.
+    assert_eq!(hold_rounds(&mut c, t0, &mut t, 100, |_| 0), 2);
+}
+
+#[test]
+fn holds_that_gather_what_the_rate_predicts_go_on() {
+    // Open loop at 400/s: a hold of 5 ms predicts 2; each gathers 1 or 2 (at least a quarter).
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 400.0);
+    let mut t = ms(0.0);
+    for _ in 0..10 {
+        c.rate = 400.0;
+        c.rate_at = Some(t0 + t);
+        assert_eq!(hold_rounds(&mut c, t0, &mut t, 10, |i| 1 + i % 2), 10);
+    }
+}
+
+#[test]
+fn the_yield_threshold_is_a_quarter() {
+    // 1000/s, 5 predicted per hold; gathering 1 each time is 1/5 (pauses), 2 is 2/5 (goes on).
+    let t0 = Instant::now();
+    for (gathered, holds) in [(1, 2), (2, 50)] {
+        let mut c = auto_at_rate(t0, 1000.0);
+        let mut t = ms(0.0);
+        let mut held = 0;
+        for _ in 0..50 {
+            c.rate = 1000.0;
+            c.rate_at = Some(t0 + t);
+            held += hold_rounds(&mut c, t0, &mut t, 1, |_| gathered);
+        }
+        assert_eq!(held, holds, "gathering {gathered} of 5");
+    }
+}
+
+#[test]
+fn the_rate_follows_the_arrivals_and_decays() {
+    let t0 = Instant::now();
+    let mut c = Coalescer::new(FlushPolicy::Auto);
+    assert_eq!(c.rate(t0), 0.0);
+    // Five seconds of one broadcast every 5 ms, each flushed on arrival (no pending output).
+    for i in 0..1000 {
+        c.decide(Turn { pending: false, ..turn(t0, ms(f64::from(i) * 5.0), 1, 0) });
+    }
+    let end = t0 + ms(4995.0);
+    let rate = c.rate(end);
+    assert!((195.0..=205.0).contains(&rate), "{rate}");
+    // Then silence: after one time constant, a fraction 1/e is left.
+    let later = c.rate(end + RATE_TAU);
+    assert!((later / rate - (-1.0f64).exp()).abs() < 1e-9, "{later}");
+    assert_eq!(c.rate(end - ms(10.0)), rate, "a time before the last update does not grow the rate");
+}
+
+#[test]
+fn a_hold_never_passes_the_bound() {
+    // A stream of turns at random times with random broadcasts: every hold ends by
+    // first-queued + HOLD_CAP, and a turn at or past it always flushes.
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 300.0);
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let (mut t, mut since) = (ms(0.0), None);
+    let mut holds = 0;
+    for _ in 0..20_000 {
+        t += Duration::from_micros(next(3000));
+        let b = [0, 0, 1, 1, 1, 2][next(6) as usize];
+        let pending = since.is_some() || b > 0 || next(4) == 0;
+        let first = *since.get_or_insert(t);
+        match c.decide(Turn { pending, ..turn(t0, t, b, if pending { WALLS } else { 0 }) }) {
+            Decision::Hold(at) => {
+                assert!(at <= t0 + first + HOLD_CAP && at > t0 + t);
+                holds += 1;
+            }
+            Decision::Flush | Decision::Idle => since = None,
+        }
+        if since.is_some() {
+            assert!(t < first + HOLD_CAP, "held past the bound");
+        }
+    }
+    assert!(holds > 1000, "only {holds} holds: the test did not exercise holding");
+}
