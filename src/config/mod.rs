@@ -1,7 +1,7 @@
 //! Command-line flags → [`Config`]. Hand-written: the flags are few and the rules (what zero
 //! means, what is out of range) are clearer spelled out than hidden in a crate.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -101,53 +101,12 @@ impl Default for Config {
     }
 }
 
-pub const HELP: &str = "\
-danmaku-wall: a live bullet-comment wall and the WebSocket server behind it
+mod help;
+mod values;
 
-USAGE:
-    danmaku-wall [FLAGS]
-
-Open http://HOST:PORT/wall on the projector and /post on phones.
-
-FLAGS:
-    -b, --bind HOST:PORT          IP:PORT or localhost:PORT to listen on; port 0 picks a free one [default: 127.0.0.1:3000]
-        --www DIR                 serve the pages from DIR instead of the built-in copy
-        --ping-interval SECS      ping every WebSocket this often; 0 turns heartbeats off [default: 25]
-        --ping-timeout SECS       drop a connection silent this long after a ping [default: 20]
-        --request-timeout SECS    time allowed to send a complete request head [default: 10]
-        --keepalive-timeout SECS  idle HTTP keep-alive connection lifetime [default: 30]
-        --close-timeout SECS      wait this long for the peer's close frame [default: 5]
-        --max-message BYTES       largest reassembled WebSocket message, inclusive [default: 65536]
-        --max-backlog BYTES       unsent bytes a connection may have queued; past it, close 1008 [default: 1048576]
-        --max-connections N       open connections of all kinds; past it, 503 [default: 10000]
-        --rate N                  danmaku per second per connection, 0 = unlimited [default: 5]
-        --blocklist FILE          words or phrases, one per line, case-insensitive, whose posts are rejected
-        --allow-origin ORIGIN     cross-site origin allowed to upgrade (repeatable, or *)
-        --history N               danmaku each room keeps for walls that resume; 0 = none [default: 1000]
-        --history-ttl SECS        forget retained danmaku older than this [default: 120]
-        --max-rooms N             rooms that may exist at once; a wall for a new room past it gets 503
-                                  [default: 10000]
-        --flush-delay MS|auto     when output is written: auto lets a lone broadcast wait up to 5 ms
-                                  for the next when posts come often enough to share writes; 0 =
-                                  at the end of every loop turn; MS = hold all output MS
-                                  milliseconds [default: auto]
-        --public-url URL          the address phones should use (shown as text and QR code on the wall),
-                                  e.g. https://wall.example.org [default: the address the wall was loaded from]
-        --trust-proxy ADDR        believe X-Forwarded-For from this peer: an IP, a CIDR range, or loopback
-                                  (repeatable)
-        --metrics                 serve Prometheus metrics at /metrics
-        --admin-token-file FILE   turn moderation (/admin) on with the token on the file's first line;
-                                  or set DANMAKU_ADMIN_TOKEN (at least 16 characters)
-        --redis URL               run as one node of a cluster: rooms live in this Redis,
-                                  redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (no TLS)
-        --redis-prefix P          start of every Redis key and channel name [default: danmaku:]
-        --reuse-port              set SO_REUSEPORT, so several processes can share one address
-        --echo                    also serve /echo (echoes every message; for conformance suites)
-        --log LEVEL               error|warn|info|debug|trace [default: info]
-    -h, --help                    print this help and exit
-
-SECS may have a fraction (0.5). Flags take their value as the next argument or after '='.
-";
+pub use help::HELP;
+pub use values::{admin_token, bind_address};
+use values::{count, flush_policy, log_level, public_url, redis_prefix, seconds};
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -165,161 +124,71 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let takes_value = !matches!(flag.as_str(), "-h" | "--help" | "--echo" | "--metrics" | "--reuse-port");
-        let value = if takes_value {
-            match inline.or_else(|| args.next()) {
-                Some(v) => v,
-                None => return Err(format!("{flag} needs a value (see --help)")),
-            }
-        } else if inline.is_some() {
-            return Err(format!("{flag} takes no value"));
-        } else {
-            String::new()
+        if matches!(flag.as_str(), "-h" | "--help") {
+            return Ok(Command::Help);
+        }
+        let takes_value = !matches!(flag.as_str(), "--echo" | "--metrics" | "--reuse-port");
+        let value = match (takes_value, inline) {
+            (true, Some(v)) => v,
+            (true, None) => args.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?,
+            (false, Some(_)) => return Err(format!("{flag} takes no value")),
+            (false, None) => String::new(),
         };
-        let v = value.as_str();
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--echo" => config.echo = true,
-            "--metrics" => config.metrics = true,
-            "--reuse-port" => config.reuse_port = true,
-            "--redis" => config.redis = Some(RedisUrl::parse(v).map_err(|e| format!("--redis: {e}"))?),
-            "--redis-prefix" => config.redis_prefix = redis_prefix(v)?,
-            "--public-url" => config.public_url = Some(public_url(v)?),
-            "--trust-proxy" => config.trust_proxy.add(v).map_err(|e| format!("--trust-proxy: {e}"))?,
-            "--admin-token-file" => config.admin_token_file = Some(PathBuf::from(v)),
-            "-b" | "--bind" => {
-                config.bind =
-                    bind_address(v).ok_or_else(|| format!("--bind wants IP:PORT or localhost:PORT, got '{v}'"))?;
-            }
-            "--www" => config.www = Some(PathBuf::from(v)),
-            "--ping-interval" => {
-                let secs = seconds(&flag, v, true)?;
-                config.ping_interval = (!secs.is_zero()).then_some(secs);
-            }
-            "--ping-timeout" => config.ping_timeout = seconds(&flag, v, false)?,
-            "--request-timeout" => config.request_timeout = seconds(&flag, v, false)?,
-            "--keepalive-timeout" => config.keepalive_timeout = seconds(&flag, v, false)?,
-            "--close-timeout" => config.close_timeout = seconds(&flag, v, false)?,
-            "--flush-delay" => config.flush_delay = flush_policy(&flag, v)?,
-            "--max-message" => config.max_message = count(&flag, v, 1)?,
-            "--max-backlog" => config.max_backlog = count(&flag, v, 1)?,
-            "--max-connections" => config.max_connections = count(&flag, v, 1)?,
-            "--history" => config.history = count(&flag, v, 0)?.min(1 << 20),
-            "--history-ttl" => config.history_ttl = seconds(&flag, v, false)?,
-            "--max-rooms" => config.max_rooms = count(&flag, v, 1)?,
-            "--rate" => {
-                config.rate = u32::try_from(count(&flag, v, 0)?).map_err(|_| format!("{flag}: {v} is too large"))?
-            }
-            "--blocklist" => config.blocklist = Some(PathBuf::from(v)),
-            "--allow-origin" => {
-                if v.is_empty() {
-                    return Err("--allow-origin needs an origin like https://example.com, or *".to_string());
-                }
-                config.allow_origins.push(value);
-            }
-            "--log" => {
-                config.log_level = match v.to_ascii_lowercase().as_str() {
-                    "error" => log::LevelFilter::Error,
-                    "warn" => log::LevelFilter::Warn,
-                    "info" => log::LevelFilter::Info,
-                    "debug" => log::LevelFilter::Debug,
-                    "trace" => log::LevelFilter::Trace,
-                    _ => return Err(format!("--log wants error|warn|info|debug|trace, got '{v}'")),
-                }
-            }
-            _ => return Err(format!("unknown flag '{arg}' (see --help)")),
+        if !apply_feature(&mut config, &flag, &value)? && !apply_limit(&mut config, &flag, &value)? {
+            return Err(format!("unknown flag '{arg}' (see --help)"));
         }
     }
     Ok(Command::Run(Box::new(config)))
 }
 
-/// `--bind HOST:PORT`: an IP address (`0.0.0.0:3000`, `[::]:3000`) or `localhost`. Names are
-/// not looked up: a listening address is the machine's own, and leaving the resolver out keeps
-/// the statically linked binary small and free of run-time library loading.
-pub fn bind_address(bind: &str) -> Option<SocketAddr> {
-    if let Ok(addr) = bind.parse() {
-        return Some(addr);
-    }
-    let (host, port) = bind.rsplit_once(':')?;
-    let port: u16 = port.parse().ok()?;
-    match host {
-        "localhost" => Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
-        "" | "*" => Some(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))),
-        _ => None,
-    }
-}
-
-/// `--public-url`: an absolute http(s) URL, kept without trailing slashes.
-fn public_url(v: &str) -> Result<String, String> {
-    let lower = v.to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
-    let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
-    if !host_ok || v.len() > 1024 || v.bytes().any(|b| b <= b' ' || b >= 0x7f) {
-        return Err(format!("--public-url wants an address like https://wall.example.org, got '{v}'"));
-    }
-    Ok(v.trim_end_matches('/').to_string())
-}
-
-/// `--redis-prefix`: printable ASCII without spaces or `{` (Redis Cluster hashes the first
-/// `{...}` of a key, and the room name must be that hash tag), at most 64 bytes.
-fn redis_prefix(v: &str) -> Result<String, String> {
-    let ok = v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}');
-    if !ok {
-        return Err(format!(
-            "--redis-prefix wants up to 64 printable characters without spaces, '{{' or '}}', got '{v}'"
-        ));
-    }
-    Ok(v.to_string())
-}
-
-/// The moderation token: the first line of `--admin-token-file` (without CR/LF), or else
-/// `env_token` (`DANMAKU_ADMIN_TOKEN`; empty counts as unset). Too short or unreadable: why.
-pub fn admin_token(file: Option<&std::path::Path>, env_token: Option<String>) -> Result<Option<String>, String> {
-    let token = match file {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("--admin-token-file {}: {e}", path.display()))?;
-            Some(text.lines().next().unwrap_or("").trim_end_matches(['\r', '\n']).to_string())
+/// The flags that choose what the server does and where; `false` if `flag` is not one.
+fn apply_feature(config: &mut Config, flag: &str, v: &str) -> Result<bool, String> {
+    match flag {
+        "--echo" => config.echo = true,
+        "--metrics" => config.metrics = true,
+        "--reuse-port" => config.reuse_port = true,
+        "--redis" => config.redis = Some(RedisUrl::parse(v).map_err(|e| format!("--redis: {e}"))?),
+        "--redis-prefix" => config.redis_prefix = redis_prefix(v)?,
+        "--public-url" => config.public_url = Some(public_url(v)?),
+        "--trust-proxy" => config.trust_proxy.add(v).map_err(|e| format!("--trust-proxy: {e}"))?,
+        "--admin-token-file" => config.admin_token_file = Some(PathBuf::from(v)),
+        "-b" | "--bind" => {
+            config.bind = bind_address(v).ok_or_else(|| format!("--bind wants IP:PORT or localhost:PORT, got '{v}'"))?
         }
-        None => env_token.filter(|t| !t.is_empty()),
-    };
-    if let Some(t) = &token {
-        crate::wall::moderation::token::validate_token(t)?;
+        "--www" => config.www = Some(PathBuf::from(v)),
+        "--blocklist" => config.blocklist = Some(PathBuf::from(v)),
+        "--allow-origin" if v.is_empty() => {
+            return Err("--allow-origin needs an origin like https://example.com, or *".to_string());
+        }
+        "--allow-origin" => config.allow_origins.push(v.to_string()),
+        "--log" => config.log_level = log_level(v)?,
+        _ => return Ok(false),
     }
-    Ok(token)
+    Ok(true)
 }
 
-/// `--flush-delay auto|MS`: `0` flushes every turn, at most 1000 ms.
-fn flush_policy(flag: &str, v: &str) -> Result<FlushPolicy, String> {
-    if v.eq_ignore_ascii_case("auto") {
-        return Ok(FlushPolicy::Auto);
+/// The flags that set a limit or a time; `false` if `flag` is not one.
+fn apply_limit(config: &mut Config, flag: &str, v: &str) -> Result<bool, String> {
+    match flag {
+        "--ping-interval" => {
+            let secs = seconds(flag, v, true)?;
+            config.ping_interval = (!secs.is_zero()).then_some(secs);
+        }
+        "--ping-timeout" => config.ping_timeout = seconds(flag, v, false)?,
+        "--request-timeout" => config.request_timeout = seconds(flag, v, false)?,
+        "--keepalive-timeout" => config.keepalive_timeout = seconds(flag, v, false)?,
+        "--close-timeout" => config.close_timeout = seconds(flag, v, false)?,
+        "--flush-delay" => config.flush_delay = flush_policy(flag, v)?,
+        "--max-message" => config.max_message = count(flag, v, 1)?,
+        "--max-backlog" => config.max_backlog = count(flag, v, 1)?,
+        "--max-connections" => config.max_connections = count(flag, v, 1)?,
+        "--history" => config.history = count(flag, v, 0)?.min(1 << 20),
+        "--history-ttl" => config.history_ttl = seconds(flag, v, false)?,
+        "--max-rooms" => config.max_rooms = count(flag, v, 1)?,
+        "--rate" => config.rate = u32::try_from(count(flag, v, 0)?).map_err(|_| format!("{flag}: {v} is too large"))?,
+        _ => return Ok(false),
     }
-    let ms = seconds(flag, v, true).map_err(|_| format!("{flag} wants auto or milliseconds (0-1000), got '{v}'"))?;
-    if ms > Duration::from_secs(1000) {
-        return Err(format!("{flag} wants at most 1000 ms, got '{v}'"));
-    }
-    Ok(if ms.is_zero() { FlushPolicy::EveryTurn } else { FlushPolicy::Fixed(ms / 1000) })
-}
-
-/// A whole number at least `min`.
-fn count(flag: &str, v: &str, min: usize) -> Result<usize, String> {
-    let n: usize = v.parse().map_err(|_| format!("{flag} wants a whole number, got '{v}'"))?;
-    if n < min {
-        return Err(format!("{flag} must be at least {min}, got {n}"));
-    }
-    Ok(n)
-}
-
-/// Seconds, maybe fractional; zero only where `zero_ok` (where zero means "off").
-fn seconds(flag: &str, v: &str, zero_ok: bool) -> Result<Duration, String> {
-    let secs: f64 = v.parse().map_err(|_| format!("{flag} wants seconds, got '{v}'"))?;
-    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
-        return Err(format!("{flag} wants seconds between 0 and 1e9, got '{v}'"));
-    }
-    if secs == 0.0 && !zero_ok {
-        return Err(format!("{flag} must be more than 0"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(true)
 }
 
 #[cfg(test)]
