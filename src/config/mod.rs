@@ -106,7 +106,7 @@ mod values;
 
 pub use help::HELP;
 pub use values::{admin_token, bind_address};
-use values::{count, flush_policy, log_level, public_url, redis_prefix, seconds};
+use values::{count, flush_policy, log_level, public_url, redis_prefix, redis_url, seconds};
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -147,7 +147,7 @@ fn apply_feature(config: &mut Config, flag: &str, v: &str) -> Result<bool, Strin
         "--echo" => config.echo = true,
         "--metrics" => config.metrics = true,
         "--reuse-port" => config.reuse_port = true,
-        "--redis" => config.redis = Some(RedisUrl::parse(v).map_err(|e| format!("--redis: {e}"))?),
+        "--redis" => config.redis = Some(redis_url(v)?),
         "--redis-prefix" => config.redis_prefix = redis_prefix(v)?,
         "--public-url" => config.public_url = Some(public_url(v)?),
         "--trust-proxy" => config.trust_proxy.add(v).map_err(|e| format!("--trust-proxy: {e}"))?,
@@ -323,6 +323,9 @@ mod tests {
         assert!(c.reuse_port);
         let c = parse(&[]).unwrap();
         assert!(c.redis.is_none() && !c.reuse_port);
+        for host in ["redis://localhost", "redis://[::1]:6380", "redis://10.0.0.5"] {
+            assert!(parse(&["--redis", host]).is_ok(), "{host}");
+        }
         assert_eq!(c.redis_prefix, "danmaku:");
         for (args, says) in [
             (&["--redis", "rediss://h"][..], "TLS"),
@@ -330,6 +333,7 @@ mod tests {
             (&["--redis", "redis://h:0"], "port"),
             (&["--redis", "redis://h:99999"], "port"),
             (&["--redis", "redis://h/x"], "database"),
+            (&["--redis", "redis://redis.example.org:6379"], "not an IP address"),
             (&["--redis-prefix", "a{b"], "--redis-prefix"),
             (&["--redis-prefix", "a b"], "--redis-prefix"),
             (&["--reuse-port=1"], "takes no value"),

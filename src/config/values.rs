@@ -4,6 +4,20 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::protocol::coalesce::FlushPolicy;
+use crate::wire::redis_url::RedisUrl;
+
+/// `--redis URL`, whose host must be an address (an IP literal or `localhost`): the server
+/// never looks names up, so nothing in its loop waits for a resolver.
+pub(super) fn redis_url(v: &str) -> Result<RedisUrl, String> {
+    let url = RedisUrl::parse(v).map_err(|e| format!("--redis: {e}"))?;
+    if url.ip().is_none() {
+        return Err(format!(
+            "--redis: '{}' is not an IP address; the server does not look names up (use e.g. redis://10.0.0.5:6379)",
+            url.host
+        ));
+    }
+    Ok(url)
+}
 
 /// `--log LEVEL`.
 pub(super) fn log_level(v: &str) -> Result<log::LevelFilter, String> {

@@ -5,7 +5,7 @@
 //! a reply not yet there, a full socket buffer are all just states the loop comes back to.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -56,7 +56,7 @@ impl RedisLink {
             backoff: FIRST_BACKOFF,
         };
         RedisLink {
-            host: url.host.clone(),
+            host: url.ip().map_or_else(|| url.host.clone(), |ip| ip.to_string()),
             port: url.port,
             links: [link(SessionRole::Commands, COMMANDS), link(SessionRole::Subscriber, SUBSCRIBER)],
         }
@@ -67,13 +67,10 @@ impl RedisLink {
         self.links.iter().filter_map(|l| l.retry_at).min()
     }
 
+    /// Where Redis is: `--redis` must name it by address (checked when the flags are read).
     fn address(&self) -> io::Result<SocketAddr> {
-        // An IP literal needs no lookup; a name is resolved by the system (at each attempt,
-        // so a moved Redis is found again).
-        (self.host.as_str(), self.port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no address for {}", self.host)))
+        let ip = self.host.parse().map_err(|_| io::Error::other(format!("{} is not an IP address", self.host)))?;
+        Ok(SocketAddr::new(ip, self.port))
     }
 }
 

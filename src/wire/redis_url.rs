@@ -58,6 +58,15 @@ impl fmt::Display for RedisUrlError {
 impl std::error::Error for RedisUrlError {}
 
 impl RedisUrl {
+    /// The host as an address: an IP literal, or `localhost`. A name is `None`: the server
+    /// never looks names up (its loop must not block on a resolver, and the binary is static).
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        match self.host.as_str() {
+            "localhost" => Some(std::net::IpAddr::from([127, 0, 0, 1])),
+            host => host.parse().ok(),
+        }
+    }
+
     /// Parses a `--redis` value.
     pub fn parse(url: &str) -> Result<RedisUrl, RedisUrlError> {
         let rest = match url.split_once("://") {
