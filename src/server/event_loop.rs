@@ -79,6 +79,9 @@ pub struct Server {
     pub(super) coalescer: Coalescer,
     /// Broadcasts queued during this turn, for the coalescer.
     pub(super) broadcasts: u32,
+    /// A flush pass is under way: more batches of `dirty` to write (the loop polls without
+    /// waiting until it is done).
+    pub(super) flushing: bool,
     next_tick: Instant,
 }
 
@@ -132,6 +135,7 @@ impl Server {
             redis,
             coalescer,
             broadcasts: 0,
+            flushing: false,
             next_tick: Instant::now() + TICK,
         })
     }
@@ -186,7 +190,8 @@ impl Server {
         // A held flush's deadline bounds latency: no margin (mio rounds up to whole ms, and
         // waking early only means holding a little longer).
         let hold = self.flush_at.map(|at| at.saturating_duration_since(now));
-        let timeout = timeout.into_iter().chain(hold).min();
+        let go_on = self.flushing.then_some(Duration::ZERO);
+        let timeout = timeout.into_iter().chain(hold).chain(go_on).min();
         match self.poll.poll(events, timeout) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
             _ => Ok(()),

@@ -81,6 +81,11 @@ impl Server {
     /// At the end of the turn, asks the coalescer (`--flush-delay`) whether to flush now or
     /// let output gather until `flush_at`; when shutting down, flushes at once.
     pub(super) fn flush_if_due(&mut self, now: Instant) {
+        if self.flushing {
+            // A flush pass is under way: go on with it (the coalescer sees this turn's
+            // broadcasts once it is done).
+            return self.flush_dirty(now);
+        }
         let turn = Turn {
             now,
             broadcasts: std::mem::take(&mut self.broadcasts),
@@ -98,16 +103,23 @@ impl Server {
         }
     }
 
-    /// Writes every connection queued this turn; resumes paused readers that drained.
+    /// Writes the connections queued for this flush, [`FLUSH_BATCH`] at a time; resumes
+    /// paused readers that drained. Between batches the loop looks for new input (a zero
+    /// timeout poll), so a post that arrives while ten thousand walls are being written joins
+    /// the writes still to come instead of waiting for the whole pass.
     fn flush_dirty(&mut self, now: Instant) {
-        while !self.dirty.is_empty() || !self.resume.is_empty() {
-            for token in std::mem::take(&mut self.dirty) {
+        let mut budget = FLUSH_BATCH;
+        while budget > 0 && (!self.dirty.is_empty() || !self.resume.is_empty()) {
+            let batch: Vec<usize> = self.dirty.drain(..self.dirty.len().min(budget)).collect();
+            budget -= batch.len();
+            for token in batch {
                 self.flush(token, now);
             }
             for token in std::mem::take(&mut self.resume) {
                 self.read(token, now);
             }
         }
+        self.flushing = !self.dirty.is_empty();
     }
 
     fn flush(&mut self, token: usize, now: Instant) {
@@ -176,6 +188,9 @@ fn close_reason(why: &str) -> CloseReason {
         CloseReason::Timeout // the close, heartbeat or request deadlines
     }
 }
+
+/// Connections written in one batch of a flush pass (see `flush_dirty`).
+pub(super) const FLUSH_BATCH: usize = 512;
 
 /// Puts a connection on this turn's flush list, once.
 pub(super) fn mark_dirty(conn: &mut Connection, token: usize, dirty: &mut Vec<usize>) {
