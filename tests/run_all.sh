@@ -45,29 +45,9 @@ install_debian_packages() {
   [ "$status" -eq 0 ] || { echo "FAIL: apt-get install ${missing[*]} failed" >&2; exit 1; }
 }
 
-# `npm ci` in folder $1 when its node_modules is missing or does not match package-lock.json.
-npm_ci_if_stale() {
-  local stale
-  stale=$(cd "$1" && node -e '
-    const fs = require("fs");
-    const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
-    for (const [p, info] of Object.entries(lock.packages)) {
-      if (!p.startsWith("node_modules/")) continue;
-      let version = null;
-      try { version = JSON.parse(fs.readFileSync(p + "/package.json", "utf8")).version; } catch {}
-      if (version !== info.version) { console.log(p + " " + (version ?? "missing") + " != " + info.version); process.exit(0); }
-    }')
-  if [ -n "$stale" ]; then
-    echo "npm ci in $1 ($stale)"
-    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
-  else
-    echo "npm packages in $1: up to date"
-  fi
-}
-
 stage "install what the tests need, where missing"
 install_debian_packages
-npm_ci_if_stale tests/json_suite
+bash tests/tools/npm_ci_if_stale.sh tests/json_suite
 bash tests/tools/check_metrics.sh --install
 echo "metrics parser: installed"
 

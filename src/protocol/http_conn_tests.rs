@@ -2,8 +2,10 @@
 
 use super::*;
 use crate::app::App;
-use crate::app::route::{Route, Routed, WallRoute};
+use crate::app::metrics::Gauges;
+use crate::app::route::{Route, WallRoute};
 use crate::server::pages::Pages;
+use crate::server::responder::PageResponder;
 use crate::wall::Wall;
 use crate::wall::blocklist::Blocklist;
 use crate::wall::history::HistoryLimits;
@@ -15,8 +17,8 @@ fn wall(room: &str) -> Route {
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
-/// The connection together with the application's router and the embedded pages, as the
-/// shell wires them (the shell's responder also looks pages up; see src/server/responder.rs).
+/// The application and the embedded pages, answered by the shell's own responder
+/// (src/server/responder.rs), so these tests drive the connection as the server wires it.
 struct Router {
     app: App,
     pages: Pages,
@@ -26,19 +28,8 @@ impl Responder for Router {
     type Route = Route;
 
     fn respond(&mut self, head: &RequestHead<'_>, client: IpAddr) -> Answer<Route> {
-        match self.app.route(head, client, Instant::now()) {
-            Routed::Answer(answer) => answer,
-            Routed::Metrics | Routed::Health => Answer::Refuse(Status::NotImplemented, &[]),
-            Routed::Page => match self.pages.lookup(head.path()) {
-                Some(page) => Answer::Content(Content {
-                    status: Status::Ok,
-                    content_type: page.content_type,
-                    body: page.body,
-                    etag: Some(page.etag),
-                }),
-                None => Answer::Refuse(Status::NotFound, &[]),
-            },
-        }
+        let (app, pages, now) = (&self.app, &mut self.pages, Instant::now());
+        PageResponder { app, pages, gauges: Gauges::default(), healthy: true, now }.respond(head, client)
     }
 }
 

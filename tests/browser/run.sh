@@ -35,19 +35,7 @@ fi
 
 # 2. playwright-core, exactly as package-lock.json pins it: npm ci when node_modules is
 #    missing or does not match the lock file.
-stale=$(cd "$here" && node -e '
-  const fs = require("fs");
-  const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
-  for (const [p, info] of Object.entries(lock.packages)) {
-    if (!p.startsWith("node_modules/")) continue;
-    let version = null;
-    try { version = JSON.parse(fs.readFileSync(p + "/package.json", "utf8")).version; } catch {}
-    if (version !== info.version) { console.log(p + " " + (version ?? "missing") + " != " + info.version); process.exit(0); }
-  }')
-if [ -n "$stale" ]; then
-  echo "npm ci in tests/browser ($stale)"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+bash "$repo/tests/tools/npm_ci_if_stale.sh" "$here"
 
 # 3. The server the tests start (target/release/danmaku-wall).
 cargo build --release --quiet
