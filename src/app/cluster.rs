@@ -8,7 +8,7 @@
 //! node, this one included, delivers the danmaku only when it comes back on the room's channel
 //! (Centrifuge's shape: the publisher has no shortcut, so every wall sees one order).
 //!
-//! Per room with local members ([`cluster_sync`](super::cluster_sync)): the epoch and the last
+//! Per room with local members (`cluster_sync.rs`): the epoch and the last
 //! position delivered; a live message that follows it is framed once and broadcast, a jump is
 //! filled with a `READ` of history first. A wall opening is greeted from a `READ` too (its
 //! `hello` carries the epoch and `last` stored in Redis), and the fan-out skips it until then.

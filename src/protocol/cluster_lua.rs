@@ -3,7 +3,7 @@
 //! arguments and replies are described in [`super::cluster_script`], which builds the calls
 //! and reads the replies.
 
-/// Shared by the scripts: KEYS[1] = meta, KEYS[2] = history.
+/// Shared by the scripts: `KEYS[1]` = meta, `KEYS[2]` = history.
 ///
 /// - `state(candidate)`: reads epoch, top, seq, floor; when the room has no epoch (new, or its
 ///   state lost), stores `candidate` with top = seq = floor = 0 and deletes a stale history,
@@ -56,9 +56,9 @@ end
 /// 3 now (unix ms), 4 history size, 5 history age (ms), 6 key TTL (s), 7 channel.
 /// Returns `{epoch, id}`.
 ///
-/// 1. `state`: the epoch, made from ARGV[1] if missing.
+/// 1. `state`: the epoch, made from `ARGV[1]` if missing.
 /// 2. `HINCRBY top 1` is the new id; `seq` back to 0.
-/// 3. The JSON is `{"type":"danmaku","id":` .. id .. ARGV[2]: the id inside is the stored one.
+/// 3. The JSON is `{"type":"danmaku","id":` .. id .. `ARGV[2]`: the id inside is the stored one.
 /// 4. The floor rises to `id - size` (those danmaku no longer fit the history).
 /// 5. With a history: trim by age, `XADD id-0`, then `XTRIM MINID (id-size)-1`, which keeps
 ///    the last `size` danmaku and the events after the newest dropped one. Size 0: no stream.
