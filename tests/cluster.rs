@@ -266,7 +266,12 @@ fn redis_killed_mid_stream_and_restarted() {
     all_b.append(&mut seen_b);
     assert_eq!(all_b, expected, "the wall on the other node: gap-free, in order");
     assert!(acked.iter().all(|id| expected.contains(id)), "every acked post reached the walls");
-    assert!(a.log_contains("lost Redis") && a.log_contains("connected to Redis"), "{:?}", a.logs());
+    assert!(
+        a.wait_for_log("lost Redis", Duration::from_secs(2))
+            && a.wait_for_log("connected to Redis", Duration::from_secs(2)),
+        "{:?}",
+        a.logs()
+    );
     let (_, h) = join(b.addr(), "/ws?room=k");
     assert_eq!(h.epoch, hello.epoch, "the data survived the restart: same epoch");
 }

@@ -640,6 +640,7 @@ fn a_wall_that_never_reads_is_closed_with_1008_and_the_others_get_everything() {
     };
     assert_eq!((pong.opcode, pong.payload.as_slice()), (common::PONG, &b"alive?"[..]), "the poster is not alive");
     // The sleeper was closed with 1008: the log says so, and so does the stream once read.
+    server.wait_for_log(&format!(":{sleeper_port} "), Duration::from_secs(2));
     let line = server
         .logs()
         .into_iter()

@@ -276,7 +276,11 @@ fn wrong_token_or_another_first_message_closes_1008_without_admin_data() {
     let mut ws = Ws::connect(addr, "/admin/ws");
     ws.send_binary(format!(r#"{{"type":"auth","token":"{TOKEN}"}}"#).as_bytes());
     assert_closed_with(&mut ws, 1008, "auth in a binary message");
-    assert!(m.server.log_contains("refused admin sign-in from 127.0.0.1"), "{:?}", m.server.logs());
+    assert!(
+        m.server.wait_for_log("refused admin sign-in from 127.0.0.1", Duration::from_secs(2)),
+        "{:?}",
+        m.server.logs()
+    );
 }
 
 #[test]
@@ -330,7 +334,7 @@ fn no_auth_within_10_seconds_closes_1008() {
     }
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(9500) && waited < Duration::from_secs(13), "closed after {waited:?}");
-    assert!(m.server.log_contains("no auth within 10 s"), "counted and logged as a failure");
+    assert!(m.server.wait_for_log("no auth within 10 s", Duration::from_secs(2)), "counted and logged as a failure");
 }
 
 #[test]
@@ -469,7 +473,7 @@ fn delete_reaches_walls_and_is_replayed_as_an_event_not_as_the_danmaku() {
     // Idempotent: an unknown id, a room without members.
     admin.ok(r#"{"type":"delete","room":"del","id":999}"#);
     admin.ok(r#"{"type":"delete","room":"empty-room","id":1}"#);
-    assert!(m.server.log_contains("admin 127.0.0.1: delete del #2"), "{:?}", m.server.logs());
+    assert!(m.server.wait_for_log("admin 127.0.0.1: delete del #2", Duration::from_secs(2)), "{:?}", m.server.logs());
 }
 
 #[test]
@@ -525,7 +529,11 @@ fn ban_mutes_an_address_until_lifted_or_expired() {
     // Another address's ban does not touch this one.
     admin.ok(r#"{"type":"ban","address":"2001:db8::1","seconds":60}"#);
     assert_danmaku(&post_reply(&mut poster, "still", None), 3, "still");
-    assert!(m.server.log_contains("admin 127.0.0.1: ban 127.0.0.1 for 600 s"), "{:?}", m.server.logs());
+    assert!(
+        m.server.wait_for_log("admin 127.0.0.1: ban 127.0.0.1 for 600 s", Duration::from_secs(2)),
+        "{:?}",
+        m.server.logs()
+    );
 }
 
 #[test]

@@ -342,5 +342,5 @@ fn behind_a_trusted_peer_the_right_most_untrusted_address_is_the_client() {
     banned.post("muted?", None);
     assert!(str_of(&parse(&banned.recv_text()), "error").contains("muted"));
     assert_eq!(seen_from(addr, &mut admin, &["X-Forwarded-For: 203.0.113.70"]), "203.0.113.70", "others are not");
-    assert!(server.log_contains("203.0.113.7 GET /ws 101"), "{:?}", server.logs());
+    assert!(server.wait_for_log("203.0.113.7 GET /ws 101", Duration::from_secs(2)), "{:?}", server.logs());
 }

@@ -249,7 +249,7 @@ fn wss_through_nginx_posts_and_the_server_sees_the_forwarded_client() {
     assert_eq!(seen, rest[1], "the same frame through nginx and directly");
     let post = next_post(&mut admin);
     assert_eq!(str_of(&post, "from"), "203.0.113.7", "{post:?}");
-    assert!(server.log_contains("203.0.113.7 GET /ws 101"), "{:?}", server.logs());
+    assert!(server.wait_for_log("203.0.113.7 GET /ws 101", Duration::from_secs(2)), "{:?}", server.logs());
     // Without a header of its own, the client is nginx's peer: 127.0.0.1.
     let (code, lines) = nginx.wss("/ws?room=tls", &[], &[r#"{"msg":"plain"}"#], 2);
     assert_eq!(code, 0, "{lines:?}");
