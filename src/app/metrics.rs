@@ -41,6 +41,9 @@ pub struct Counters {
     pub posts_held: u64,
     /// Danmaku frames queued to connections (a broadcast to N members counts N).
     pub deliveries: u64,
+    /// Write system calls to client sockets (each may carry several frames: deliveries per
+    /// write is how well output coalesces).
+    pub socket_writes: u64,
     closed: [u64; 5],
 }
 
@@ -78,6 +81,8 @@ pub fn render(counters: &Counters, gauges: &Gauges) -> String {
     }
     out.family("danmaku_deliveries_total", Kind::Counter, "Danmaku frames queued to connections.");
     out.sample("danmaku_deliveries_total", &[], counters.deliveries);
+    out.family("danmaku_socket_writes_total", Kind::Counter, "Write system calls to client sockets.");
+    out.sample("danmaku_socket_writes_total", &[], counters.socket_writes);
     out.family("danmaku_closed_total", Kind::Counter, "Closed connections by reason.");
     for reason in CloseReason::ALL {
         out.sample("danmaku_closed_total", &[("reason", reason.label())], counters.closed[reason as usize]);
@@ -95,7 +100,7 @@ mod tests {
 
     #[test]
     fn every_family_is_there_and_counts_move() {
-        let mut c = Counters { posts_accepted: 3, deliveries: 3000, ..Default::default() };
+        let mut c = Counters { posts_accepted: 3, deliveries: 3000, socket_writes: 250, ..Default::default() };
         c.closed(CloseReason::Slow);
         c.closed(CloseReason::Slow);
         let g = Gauges { http: 1, ws: 2, admin: 0, rooms: 4, redis_up: Some(true) };
@@ -107,6 +112,7 @@ mod tests {
             "# TYPE danmaku_posts_total counter",
             "danmaku_posts_total{result=\"accepted\"} 3",
             "danmaku_deliveries_total 3000",
+            "danmaku_socket_writes_total 250",
             "danmaku_closed_total{reason=\"slow\"} 2",
             "danmaku_redis_up 1",
         ] {

@@ -15,6 +15,7 @@ use crate::server::event_loop::{Server, time};
 use crate::server::io::mark_dirty;
 use crate::server::output::Chunk;
 use crate::server::responder::{PageResponder, log_access};
+use crate::server::system::SocketWriter;
 use crate::wire::close::CloseCode;
 
 impl Server {
@@ -145,10 +146,10 @@ impl Server {
                 Action::Send { to, frame: Frame::Shared(bytes) } => self.queue(to, Chunk::Shared(bytes)),
                 Action::Broadcast { room, frame } => {
                     self.broadcasts += 1;
-                    let (delivered, too_slow) =
-                        fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
-                    self.app.counters.deliveries += delivered;
-                    for member in too_slow {
+                    let out = fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
+                    self.app.counters.deliveries += out.delivered;
+                    self.app.counters.socket_writes += out.writes;
+                    for member in out.too_slow {
                         self.close_slow(member, now);
                     }
                 }
@@ -204,9 +205,18 @@ impl Server {
     }
 }
 
+/// What [`fan_out`] did.
+struct FanOut {
+    /// Members the frame was queued to.
+    delivered: u64,
+    /// Writes made to members near `--max-backlog` to see what the kernel takes.
+    writes: u64,
+    /// Members that have no room for it (to be closed with 1008).
+    too_slow: Vec<usize>,
+}
+
 /// Queues one shared frame on every member of `room` that is open and has room for it under
-/// `--max-backlog`; returns how many got it, and the members that have not (to be closed
-/// with 1008).
+/// `--max-backlog`.
 fn fan_out(
     conns: &mut Connections,
     dirty: &mut Vec<usize>,
@@ -214,9 +224,8 @@ fn fan_out(
     room: usize,
     frame: &Rc<[u8]>,
     config: &crate::config::Config,
-) -> (u64, Vec<usize>) {
-    let mut too_slow = Vec::new();
-    let mut delivered = 0;
+) -> FanOut {
+    let mut out = FanOut { delivered: 0, writes: 0, too_slow: Vec::new() };
     for &member in app.members(room) {
         let Some(conn) = conns.get_mut(member) else { continue };
         let Protocol::WebSocket(ws, _) = &conn.protocol else { continue };
@@ -226,15 +235,15 @@ fn fan_out(
         if conn.out.pending() + frame.len() > config.max_backlog {
             // Count only what the kernel will not take: a burst queued within one loop turn
             // is not a slow reader. (Errors surface in this turn's flush.)
-            let _ = conn.out.flush(&mut conn.socket);
+            let _ = conn.out.flush(&mut SocketWriter { socket: &conn.socket, writes: &mut out.writes });
         }
         if conn.out.pending() + frame.len() > config.max_backlog {
-            too_slow.push(member);
+            out.too_slow.push(member);
             continue;
         }
         conn.out.push(Chunk::Shared(frame.clone()));
         mark_dirty(conn, member, dirty);
-        delivered += 1;
+        out.delivered += 1;
     }
-    (delivered, too_slow)
+    out
 }

@@ -13,6 +13,7 @@ use crate::protocol::coalesce::{Decision, Turn};
 use crate::server::connections::{Connection, Protocol};
 use crate::server::event_loop::Server;
 use crate::server::output::{Chunk, Flushed};
+use crate::server::system::SocketWriter;
 use crate::wire::http::{self, Status};
 
 impl Server {
@@ -125,7 +126,12 @@ impl Server {
     fn flush(&mut self, token: usize, now: Instant) {
         let Some(conn) = self.conns.get_mut(token) else { return };
         conn.queued = false;
-        let result = if conn.lifecycle.writes() { conn.out.flush(&mut conn.socket) } else { Ok(Flushed::All) };
+        let result = if conn.lifecycle.writes() {
+            let writes = &mut self.app.counters.socket_writes;
+            conn.out.flush(&mut SocketWriter { socket: &conn.socket, writes })
+        } else {
+            Ok(Flushed::All)
+        };
         let flushed = match result {
             Ok(flushed) => flushed,
             Err(e) => return self.drop_conn(token, &format!("write error: {e}"), now),

@@ -1,6 +1,6 @@
 //! The few things the shell needs from the operating system that std and mio do not wrap:
 //! SIGINT/SIGTERM turned into a wake-up of the event loop, and the open-file limit.
-//! This is the only `unsafe` in the crate.
+//! Also the socket writes (`send`/`sendmsg`). This is the only `unsafe` in the crate.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,4 +134,44 @@ pub fn bind_listener(
         }
     }
     Ok(mio::net::TcpListener::from_std(listener))
+}
+
+/// Writes to a connected socket with `send(2)` (one buffer) or `sendmsg(2)` (several), not
+/// `write`/`writev`: the socket calls skip the file layer (position lock, fsnotify), about
+/// 5% of a loopback write's cost, measured; `MSG_NOSIGNAL` keeps a peer's reset from
+/// raising SIGPIPE (std ignores it anyway; this does not rely on that).
+/// `writes` counts the calls (the `danmaku_socket_writes_total` metric).
+pub struct SocketWriter<'a, S: std::os::fd::AsRawFd> {
+    pub socket: &'a S,
+    pub writes: &'a mut u64,
+}
+
+impl<S: std::os::fd::AsRawFd> std::io::Write for SocketWriter<'_, S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let fd = self.socket.as_raw_fd();
+        *self.writes += 1;
+        // SAFETY: `buf` is valid for `buf.len()` bytes for the duration of the call.
+        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 { Err(std::io::Error::last_os_error()) } else { Ok(n as usize) }
+    }
+
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        if bufs.len() == 1 {
+            return self.write(&bufs[0]);
+        }
+        *self.writes += 1;
+        // SAFETY: `IoSlice` is ABI-compatible with `iovec` (std documents it); the msghdr
+        // points at `bufs`, which outlives the call; no name, no control data.
+        let n = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+            msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+            libc::sendmsg(self.socket.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+        };
+        if n < 0 { Err(std::io::Error::last_os_error()) } else { Ok(n as usize) }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
