@@ -19,6 +19,11 @@ fn bench(args: &[&str]) -> Output {
 
 /// Runs a mode against a spawned server and returns its JSON line (the last line).
 fn bench_json(mode_args: &[&str]) -> String {
+    bench_text_json(mode_args).1
+}
+
+/// Runs a mode against a spawned server; returns its text output and its JSON line.
+fn bench_text_json(mode_args: &[&str]) -> (String, String) {
     let mut args = mode_args.to_vec();
     args.extend(["--spawn", SERVER, "--json"]);
     let output = bench(&args);
@@ -35,7 +40,7 @@ fn bench_json(mode_args: &[&str]) -> String {
     assert!(last.starts_with('{') && last.ends_with('}'), "last line is not JSON: {last}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with('{')).count(), 1, "exactly one JSON line");
     assert_eq!(output.status.code(), Some(0), "every check should pass");
-    last
+    (stdout, last)
 }
 
 /// The raw text of `"key":VALUE` (the first occurrence; nested keys are unique here).
@@ -52,7 +57,15 @@ fn num(json: &str, key: &str) -> f64 {
     v.parse().unwrap_or_else(|_| panic!("{key} is {v}, not a number"))
 }
 
+/// [`fanout_checks_from`] with the server's own count of its writes, as every node of a
+/// spawned server (`--metrics`) answers at its own port.
 fn fanout_checks(json: &str, conns: f64) {
+    fanout_checks_from(json, conns, "danmaku_socket_writes_total");
+}
+
+/// The checks of every fanout run; `writes_source` is where the server's write calls should
+/// have been counted.
+fn fanout_checks_from(json: &str, conns: f64, writes_source: &str) {
     assert!(matches!(raw(json, "mode"), "\"fanout\"" | "\"bigroom\""), "{json}");
     let deliveries = num(json, "deliveries");
     assert!(deliveries > 0.0);
@@ -69,10 +82,18 @@ fn fanout_checks(json: &str, conns: f64) {
     assert!(num(json, "server_rss_kib_before") > 0.0 && num(json, "server_rss_kib_after") > 0.0);
     assert!(num(json, "bench_cpu_pct") >= 0.0);
     assert!(matches!(raw(json, "bench_saturated"), "true" | "false"));
-    // The server's write calls come from /proc/PID/io; every one of ours carries at least
-    // one whole delivery (a frame is never split into header and payload writes).
-    assert!(num(json, "server_writes") > 0.0, "{json}");
-    assert!(num(json, "deliveries_per_write") >= 1.0, "{json}");
+    assert_eq!(raw(json, "server_writes_source"), format!("\"{writes_source}\""), "{json}");
+    if writes_source == "danmaku_socket_writes_total" {
+        // The server's own count (send/sendmsg, which /proc's syscw does not see); every write
+        // carries at least one whole delivery (a frame is never split into header and payload
+        // writes), besides the answer to the opening mark's /metrics: one write per node.
+        let nodes = if raw(json, "redis_nodes") == "null" { 1.0 } else { num(json, "redis_nodes") };
+        let writes = num(json, "server_writes");
+        assert!(writes > 0.0, "{json}");
+        assert!(writes - nodes <= num(json, "deliveries"), "{nodes} node(s): {json}");
+    } else {
+        assert!(num(json, "server_writes") >= 0.0, "{json}");
+    }
     // The hello of each connection is counted apart, never as a delivery.
     assert!(num(json, "hellos") <= conns, "{json}");
 }
@@ -86,7 +107,7 @@ fn short_fanout(args: &[&str]) -> String {
 
 #[test]
 fn fanout_at_a_fixed_rate_delivers_everything() {
-    let json = bench_json(&[
+    let (text, json) = bench_text_json(&[
         "fanout",
         "--subscribers",
         "20",
@@ -101,6 +122,10 @@ fn fanout_at_a_fixed_rate_delivers_everything() {
     ]);
     fanout_checks(&json, 22.0);
     assert_eq!(raw(&json, "rate"), "50");
+    // The text names the source of the write count, and no warning says none was counted.
+    let line = text.lines().find(|l| l.trim_start().starts_with("server write calls")).expect("a write-calls line");
+    assert!(line.ends_with(" in window (danmaku_socket_writes_total)"), "{line}");
+    assert!(!text.contains("no server write calls"), "{text}");
     // 50 posts/s for 1 s, give or take the edges of the window (and a loaded machine: a
     // publisher far behind skips ahead rather than bursting).
     let posts = num(&json, "posts");
@@ -189,10 +214,45 @@ fn fanout_over_a_two_node_cluster_delivers_everything() {
 #[test]
 fn fanout_over_two_nodes_sharing_a_port_delivers_everything() {
     let json = short_fanout(&["--rate", "50", "--redis-nodes", "2", "--reuse-port"]);
-    fanout_checks(&json, 22.0);
+    // One port: /metrics reaches whichever node the kernel picks, so /proc counts the writes.
+    fanout_checks_from(&json, 22.0, "syscw");
     assert_eq!(raw(&json, "reuse_port"), "true");
     assert!(!json.contains("node1_deliveries"), "one port: per-node deliveries are unknown: {json}");
     assert!(num(&json, "node1_cpu_s") >= 0.0 && num(&json, "node2_cpu_s") >= 0.0, "{json}");
+}
+
+/// `--pid`: a server the test started itself; the bench asks its `/metrics` at `--url`'s
+/// address, and without `--metrics` falls back to /proc.
+#[test]
+fn an_attached_server_is_asked_at_the_url() {
+    use danmaku_wall::kit::spawn::{ServerProcess, SpawnOptions};
+    for (flags, source) in [(&["--metrics"][..], "danmaku_socket_writes_total"), (&[], "syscw")] {
+        let mut cmd = Command::new(SERVER);
+        cmd.args(["--bind", "127.0.0.1:0", "--rate", "0", "--ping-interval", "0"]).args(flags);
+        let mut server = ServerProcess::start(cmd, &SpawnOptions::default()).expect("start the server");
+        let (pid, url) = (server.pid().to_string(), format!("ws://{}/ws?room=bench", server.addr()));
+        let output = bench(&[
+            "fanout",
+            "--subscribers",
+            "5",
+            "--rate",
+            "50",
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0.2",
+            "--pid",
+            &pid,
+            "--url",
+            &url,
+            "--json",
+        ]);
+        server.stop(std::time::Duration::from_secs(5));
+        assert_eq!(output.status.code(), Some(0), "{flags:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let json = stdout.lines().last().unwrap();
+        fanout_checks_from(json, 6.0, source);
+    }
 }
 
 #[test]
@@ -292,6 +352,9 @@ fn help_lists_the_modes_and_flags() {
         "--redis-nodes",
         "--reuse-port",
         "--redis-server",
+        "--metrics",
+        "danmaku_socket_writes_total",
+        "server_writes_source",
     ] {
         assert!(help.contains(word), "help lacks {word}");
     }

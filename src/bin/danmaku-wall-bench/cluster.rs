@@ -52,7 +52,7 @@ pub fn start(path: &str, extra: &[String], c: &Cluster) -> Result<Fleet, String>
         );
         nodes.push(node);
     }
-    let mut fleet = Fleet { nodes, redis: Some(redis), shared_port: c.reuse_port };
+    let mut fleet = Fleet { nodes, redis: Some(redis), shared_port: c.reuse_port, metrics_at: Vec::new() };
     wait_ready(&mut fleet)?;
     Ok(fleet)
 }

@@ -203,18 +203,23 @@ fn run_phases(
         load.open_windows(net);
     }
     loop {
-        let now = Instant::now();
+        let mut now = Instant::now();
+        let ns_at = |t: Instant| t.duration_since(origin).as_nanos() as u64;
         if now >= phase_end {
-            let ns = now.duration_since(origin).as_nanos() as u64;
-            let mark = Some(CpuMark::now(server.as_deref()));
+            // The window is the time between the marks' clock readings; the marks ask the
+            // server's `/metrics` outside it (before opening, after closing).
             (load.phase, phase_end) = match load.phase {
                 Phase::Warmup => {
-                    (load.rec.win_start_ns, cpu_start) = (ns, mark);
+                    cpu_start = Some(CpuMark::opening(server.as_deref()));
+                    now = Instant::now();
+                    load.pubs.catch_up(now);
+                    load.rec.win_start_ns = ns_at(now);
                     (Phase::Measure, now + Duration::from_secs_f64(opts.duration))
                 }
                 Phase::Measure => {
-                    (load.rec.win_end_ns, cpu_end) = (ns, mark);
-                    (Phase::Drain, now + Duration::from_secs_f64(opts.drain))
+                    load.rec.win_end_ns = ns_at(now);
+                    cpu_end = Some(CpuMark::closing(server.as_deref()));
+                    (Phase::Drain, Instant::now() + Duration::from_secs_f64(opts.drain))
                 }
                 Phase::Drain => break,
             };

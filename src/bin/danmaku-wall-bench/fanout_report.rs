@@ -4,7 +4,8 @@
 use crate::args::{Common, Fanout, Rate};
 use crate::client::NetStats;
 use crate::fanout::Recorder;
-use crate::procinfo::{CpuWindow, NOISE_PCT, SATURATION_PCT};
+use crate::metrics::SOCKET_WRITES;
+use crate::procinfo::{CpuWindow, NOISE_PCT, SATURATION_PCT, WritesSource};
 use crate::publish::Publishers;
 use crate::report::{Report, Value, int};
 
@@ -105,8 +106,11 @@ fn costs(r: &mut Report, rec: &Recorder, out: &Outcome) {
     let cpu = &out.cpu;
     let per_cpu = cpu.server_cpu_s.filter(|&s| s > 0.0).map(|s| rec.deliveries as f64 / s);
     // Every write in the window against every delivery in it: how well the server batches.
-    // /proc counts write(2)/writev(2) only: a server that sends with send(2) shows none.
+    // From the server's danmaku_socket_writes_total when every node has it, else from /proc
+    // (write(2)/writev(2) only: a server that sends with send(2) shows none there).
     let per_write = cpu.server_writes.filter(|&w| w > 0).map(|w| rec.deliveries as f64 / w as f64);
+    let writes_unit = cpu.writes_source.map_or("in window", WritesSource::unit);
+    let writes_source = cpu.writes_source.map_or(Value::Missing, |s| Value::Text(s.name().to_string()));
     let bench_pct = cpu.bench_pct();
     // In a cluster "server" is every node and the Redis together.
     let (cpu_label, pct_label, per_label) = match out.is_cluster() {
@@ -116,7 +120,8 @@ fn costs(r: &mut Report, rec: &Recorder, out: &Outcome) {
     r.add("server_cpu_s", cpu_label, Value::opt_num(cpu.server_cpu_s, 2), "s")
         .add("server_cpu_pct", pct_label, Value::opt_num(cpu.server_pct(), 1), "% of one core")
         .add("deliveries_per_server_cpu_s", per_label, Value::opt_num(per_cpu, 0), "")
-        .add("server_writes", "server write calls", Value::opt_int(cpu.server_writes), "in window")
+        .add("server_writes", "server write calls", Value::opt_int(cpu.server_writes), writes_unit)
+        .add("server_writes_source", "", writes_source, "")
         .add("deliveries_per_write", "deliveries per write", Value::opt_num(per_write, 2), "")
         .add("server_rss_kib_before", "server RSS before", Value::opt_int(out.rss.0), "KiB")
         .add("server_rss_kib_after", "server RSS after", Value::opt_int(out.rss.1), "KiB")
@@ -141,15 +146,25 @@ fn warnings(r: &mut Report, rec: &Recorder, pubs: &Publishers, out: &Outcome) {
     .warn_if(bench_pct >= SATURATION_PCT, || {
         format!("bench core saturated ({bench_pct:.0}% CPU): figures are a lower bound")
     })
-    .warn_if(cpu.server_writes == Some(0), || {
-        "no server write calls counted (a server writing with send/sendmsg shows none in /proc)".to_string()
-    })
+    .warn_if(cpu.server_writes == Some(0), || no_writes(cpu))
     .warn_if(pubs.skipped > 0, || format!("{} posts skipped: the requested rate was not reached", int(pubs.skipped)))
     .warn_if(lost > 0, || format!("{} deliveries LOST", int(lost)))
     .warn_if(rec.errors > 0, || format!("{} posts rejected by the server (error frames)", int(rec.errors)))
     .warn_if(failures > 0, || {
         format!("{failures} connections failed; first: {}", out.first_failure.as_deref().unwrap_or("?"))
     });
+}
+
+/// Why no write call was counted, by source.
+fn no_writes(cpu: &CpuWindow) -> String {
+    match (cpu.writes_source, &cpu.socket_writes_failure) {
+        (Some(WritesSource::Syscw), Some(why)) => format!(
+            "no server write calls counted in /proc (a server writing with send/sendmsg shows none there; \
+             {SOCKET_WRITES} unknown: {why})"
+        ),
+        (Some(WritesSource::Syscw), None) => "no server write calls counted in /proc".to_string(),
+        _ => format!("{SOCKET_WRITES} did not move in the window"),
+    }
 }
 
 /// Every figure of the run.
@@ -180,4 +195,31 @@ pub fn report(common: &Common, opts: &Fanout, host: &str, rec: &Recorder, pubs: 
     cluster(&mut r, rec, out);
     warnings(&mut r, rec, pubs, out);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warning_says_why_no_write_was_counted() {
+        let why = "127.0.0.1:3000: GET /metrics: status 404 (is the server's --metrics on?)";
+        let mut cpu = CpuWindow {
+            server_writes: Some(0),
+            writes_source: Some(WritesSource::Syscw),
+            socket_writes_failure: Some(why.to_string()),
+            ..CpuWindow::default()
+        };
+        assert_eq!(
+            no_writes(&cpu),
+            format!(
+                "no server write calls counted in /proc (a server writing with send/sendmsg shows none there; \
+                 danmaku_socket_writes_total unknown: {why})"
+            )
+        );
+        cpu.socket_writes_failure = None;
+        assert_eq!(no_writes(&cpu), "no server write calls counted in /proc");
+        cpu.writes_source = Some(WritesSource::Metric);
+        assert_eq!(no_writes(&cpu), "danmaku_socket_writes_total did not move in the window");
+    }
 }

@@ -2,6 +2,8 @@
 //! nodes and their private Redis ([`crate::cluster`]). CPU time counts every process of it;
 //! memory and write calls count the nodes (Redis does not serve the clients).
 
+use crate::client::Target;
+use crate::metrics;
 use crate::procinfo::Server;
 use crate::redis::RedisServer;
 
@@ -11,11 +13,30 @@ pub struct Fleet {
     pub redis: Option<RedisServer>,
     /// Whether the nodes share one port (`--reuse-port`).
     pub shared_port: bool,
+    /// Where each node's `GET /metrics` is asked, in node order ([`aim_metrics`](Self::aim_metrics)).
+    pub metrics_at: Vec<Target>,
 }
 
 impl Fleet {
     pub fn single(server: Server) -> Fleet {
-        Fleet { nodes: vec![server], redis: None, shared_port: false }
+        Fleet { nodes: vec![server], redis: None, shared_port: false, metrics_at: Vec::new() }
+    }
+
+    /// Sets where the nodes' `/metrics` is asked: the run's targets, when there is one per node
+    /// (each spawned node at its own address; an attached server at `--url`'s).
+    pub fn aim_metrics(&mut self, targets: &[Target]) {
+        self.metrics_at = if targets.len() == self.nodes.len() { targets.to_vec() } else { Vec::new() };
+    }
+
+    /// [`metrics::SOCKET_WRITES`] of the nodes together, asked of each node; why not, if not.
+    pub fn socket_writes(&self) -> Result<u64, String> {
+        if self.shared_port && self.nodes.len() > 1 {
+            return Err("the nodes share one port: /metrics cannot be asked of each node".to_string());
+        }
+        if self.metrics_at.len() != self.nodes.len() {
+            return Err("no address to ask /metrics".to_string());
+        }
+        metrics::socket_writes(&self.metrics_at)
     }
 
     /// Whether this is a cluster (nodes with Redis), even of one node.
@@ -43,7 +64,7 @@ impl Fleet {
         self.nodes.iter().map(Server::rss_kib).sum()
     }
 
-    /// Write system calls of the nodes together.
+    /// Write system calls of the nodes together, as `/proc` counts them (`syscw`).
     pub fn write_calls(&self) -> Option<u64> {
         self.nodes.iter().map(Server::write_calls).sum()
     }
@@ -74,5 +95,41 @@ impl Fleet {
         }
         self.redis = None;
         odd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Our own process stands in for an attached server.
+    fn attached() -> Server {
+        Server::attach(std::process::id() as i32).unwrap()
+    }
+
+    fn target(port: u16) -> Target {
+        Target { addr: ([127, 0, 0, 1], port).into(), host: format!("wall.test:{port}") }
+    }
+
+    #[test]
+    fn metrics_are_asked_of_each_node_or_not_at_all() {
+        let mut one = Fleet::single(attached());
+        assert_eq!(one.socket_writes(), Err("no address to ask /metrics".to_string()));
+        one.aim_metrics(&[target(1)]);
+        assert_eq!(one.metrics_at, [target(1)], "an attached server: --url's address");
+        // Nothing listens on port 1 here: the reason names the address.
+        assert!(one.socket_writes().unwrap_err().starts_with("127.0.0.1:1: "));
+        // Two nodes and one target (a shared port): no node can be asked apart.
+        let mut two =
+            Fleet { nodes: vec![attached(), attached()], redis: None, shared_port: true, metrics_at: Vec::new() };
+        two.aim_metrics(&[target(1)]);
+        assert!(two.metrics_at.is_empty());
+        assert_eq!(
+            two.socket_writes(),
+            Err("the nodes share one port: /metrics cannot be asked of each node".to_string())
+        );
+        two.shared_port = false;
+        two.aim_metrics(&[target(1), target(2)]);
+        assert_eq!(two.metrics_at, [target(1), target(2)]);
     }
 }

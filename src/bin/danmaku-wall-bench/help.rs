@@ -22,7 +22,7 @@ USAGE:
   --publishers 1 --rate 50 --duration 10); every fanout flag still applies, and --latencies
   FILE keeps every delivery's latency. Against the comparison server (tokio-tungstenite, see
   the README's Performance section), point --spawn at its binary: it ignores every flag but
-  --bind and rebroadcasts raw posts, which the bench recognises too.
+  --bind (its write calls come from /proc) and rebroadcasts raw posts, which the bench recognises too.
 
   idle: opens --conns connections (--connect-concurrency handshakes in flight), holds them
   --hold seconds, reads the server's RSS, then (unless --no-broadcast) one more connection
@@ -32,10 +32,12 @@ SERVER (every mode):
         --url ws://HOST:PORT/PATH  server and path to load [default: ws://127.0.0.1:3000/ws?room=bench]
                                    (with --spawn only the path and query are used)
         --spawn PATH               start the server binary PATH with `--bind 127.0.0.1:0 --rate 0
-                                   --ping-interval 0 --max-connections 100000 --max-backlog 16777216`,
-                                   read its port from its `listening on http://` line, stop it at the end
+                                   --ping-interval 0 --max-connections 100000 --max-backlog 16777216
+                                   --metrics` (its GET /metrics counts its socket writes), read its
+                                   port from its `listening on http://` line, stop it at the end
         --server-arg ARG           one more argument for the spawned server (repeatable)
-        --pid PID                  measure an already running server (CPU time, RSS)
+        --pid PID                  measure an already running server (CPU time, RSS; write calls
+                                   from GET /metrics at --url's host:port if it has --metrics)
         --server-cpu N             pin the server (every thread) to CPU core N
         --bench-cpu N              pin this tool to CPU core N
 
@@ -65,7 +67,7 @@ CLUSTER (fanout and bigroom, with --spawn):
         --redis-nodes N            measure a cluster: start a private Redis (`redis-server --port P
                                    --save '' --appendonly no` on a free loopback port, the bench's
                                    own child, stopped at the end), then N nodes from --spawn, each
-                                   with `--redis redis://127.0.0.1:P`; wait until every node's
+                                   with the --spawn flags and `--redis redis://127.0.0.1:P`; wait until every node's
                                    GET /healthz says 200; spread the connections over the nodes
                                    round-robin (connection k to node k mod N: publishers first,
                                    then subscribers). CPU figures count every node and the Redis
@@ -112,12 +114,19 @@ EXAMPLES:
 OUTPUT:
     Aligned text; with --json also one JSON line at the end. CPU figures cover the measured
     window (fanout) or the connecting phase (idle): the server's from /proc/PID/stat (with
-    --redis-nodes: every node's and the Redis's, added up), the bench's own from getrusage, and other processes' from /proc/stat. A warning says when
-    the bench's core is saturated (>= 90%: figures are a lower bound), when the server's is,
-    and when other processes used >= 10% of a core (figures are noisy). fanout also counts
-    the server's write system calls in the window (syscw of /proc/PID/io: write and writev,
-    not send or sendmsg) and divides the deliveries by them: how many messages one write
-    carried, i.e. how well the server batches, for every arrival pattern.
+    --redis-nodes: every node's and the Redis's, added up), the bench's own from getrusage,
+    and other processes' from /proc/stat. A warning says when the bench's core is saturated
+    (>= 90%: figures are a lower bound), when the server's is, and when other processes used
+    >= 10% of a core (figures are noisy). fanout also counts the server's write system calls
+    in the window and divides the deliveries by them: how many messages one write carried,
+    i.e. how well the server batches, for every arrival pattern. At the start and the end of
+    the window the bench asks each node's GET /metrics (plain HTTP/1.1, 2 s timeout, outside
+    the measured loop) for danmaku_socket_writes_total; if every node answers with it, their
+    sum is the figure (it includes the answer to the first request: one write per node), else
+    syscw of /proc/PID/io is (write and writev only, not send or sendmsg: none for a server
+    that sends with send). The report says which: `(danmaku_socket_writes_total)` or
+    `(syscw)`, JSON `server_writes_source`. Nodes sharing a port (--reuse-port) cannot be
+    asked apart: syscw then.
 
 EXIT STATUS:
     0 the run completed and every check passed; 1 the run could not be done (server not

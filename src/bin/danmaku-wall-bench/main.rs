@@ -7,7 +7,8 @@
 //! - [`fanout`] (with [`publish`]: arrival patterns, [`fanout_report`]: its figures), [`idle`]:
 //!   the modes.
 //! - [`stats`]: the latency histogram and the token scan of the receive path.
-//! - [`procinfo`]: spawning (the kit's `ServerProcess`), pinning and measuring the server.
+//! - [`procinfo`]: spawning (the kit's `ServerProcess`), pinning and measuring the server;
+//!   [`metrics`]: the server's own count of its write calls, from `GET /metrics`.
 //! - [`fleet`]: what is measured, one server or a cluster; [`cluster`]: `--redis-nodes`, the
 //!   nodes and their private Redis ([`redis`]).
 //! - [`report`]: figures defined once, rendered as text and JSON.
@@ -21,6 +22,7 @@ mod fanout_report;
 mod fleet;
 mod help;
 mod idle;
+mod metrics;
 mod procinfo;
 mod publish;
 mod redis;
@@ -96,6 +98,9 @@ fn run(options: &args::Options) -> Result<bool, String> {
         procinfo::pin_process(fleet.nodes[0].pid, cpu)?;
     }
     let targets = targets(&common.url, fleet.as_ref())?;
+    if let Some(fleet) = fleet.as_mut() {
+        fleet.aim_metrics(&targets);
+    }
     let result = match &options.mode {
         Mode::Fanout(opts) => fanout::run(common, opts, &targets, fleet.as_mut()),
         Mode::Idle(opts) => idle::run(common, opts, &targets, fleet.as_mut()),

@@ -9,6 +9,7 @@ use danmaku_wall::kit::procfs::{machine_busy_seconds, rss_kib, self_cpu_seconds,
 use danmaku_wall::kit::spawn::{ServerProcess, SpawnOptions};
 
 use crate::fleet::Fleet;
+use crate::metrics::SOCKET_WRITES;
 
 /// The server being measured: started by us, or an existing process (`--pid`).
 pub struct Server {
@@ -22,9 +23,11 @@ pub struct Server {
 pub const SPAWN_BIND: &str = "127.0.0.1:0";
 
 /// The fixed flags a spawned server gets besides `--bind`: no rate limit, no heartbeats, room
-/// for every connection and every backlog the bench can build.
-pub const SPAWN_ARGS: [&str; 8] =
-    ["--rate", "0", "--ping-interval", "0", "--max-connections", "100000", "--max-backlog", "16777216"];
+/// for every connection and every backlog the bench can build, and `GET /metrics` (its count
+/// of socket writes, [`SOCKET_WRITES`]). A server without these flags (the comparison server)
+/// ignores them.
+pub const SPAWN_ARGS: [&str; 9] =
+    ["--rate", "0", "--ping-interval", "0", "--max-connections", "100000", "--max-backlog", "16777216", "--metrics"];
 
 impl Server {
     pub fn attach(pid: i32) -> Result<Server, String> {
@@ -61,7 +64,7 @@ impl Server {
         rss_kib(self.pid)
     }
 
-    /// Write system calls so far (`write`, `writev`, ...).
+    /// Write system calls so far as `/proc` counts them (`write`, `writev`: not `send`).
     pub fn write_calls(&self) -> Option<u64> {
         write_calls(self.pid)
     }
@@ -95,7 +98,8 @@ pub fn pin_self(cpu: usize) -> Result<(), String> {
 }
 
 /// CPU figures at one moment: the server side's (from `/proc`, every process of the
-/// [`Fleet`]), our own (`getrusage`) and the whole machine's (to tell how much else ran).
+/// [`Fleet`]), our own (`getrusage`) and the whole machine's (to tell how much else ran); and
+/// the server's write calls, as `/proc` counts them and as the server does.
 #[derive(Clone)]
 pub struct CpuMark {
     pub at: Instant,
@@ -103,12 +107,17 @@ pub struct CpuMark {
     pub parts: Vec<Option<f64>>,
     /// All of them together (`None` if one could not be read).
     pub server: Option<f64>,
-    pub server_writes: Option<u64>,
+    /// `syscw` of the nodes together (`write`/`writev` only).
+    pub syscw: Option<u64>,
+    /// [`SOCKET_WRITES`] of the nodes together, or why it is not known (only the marks of a
+    /// measured window ask: [`opening`](Self::opening), [`closing`](Self::closing)).
+    pub socket_writes: Result<u64, String>,
     pub bench: f64,
     pub machine: Option<f64>,
 }
 
 impl CpuMark {
+    /// CPU figures and `syscw`; `/metrics` is not asked.
     pub fn now(fleet: Option<&Fleet>) -> CpuMark {
         let parts = fleet.map(Fleet::cpu_seconds).unwrap_or_default();
         let server = if parts.is_empty() { None } else { parts.iter().copied().sum() };
@@ -116,9 +125,66 @@ impl CpuMark {
             at: Instant::now(),
             parts,
             server,
-            server_writes: fleet.and_then(Fleet::write_calls),
+            syscw: fleet.and_then(Fleet::write_calls),
+            socket_writes: Err("not asked".to_string()),
             bench: self_cpu_seconds(),
             machine: machine_busy_seconds(),
+        }
+    }
+
+    /// The mark opening a measured window: the server's counters first, then the CPU figures
+    /// (a slow `/metrics` answer delays the window, never lengthens it).
+    pub fn opening(fleet: Option<&Fleet>) -> CpuMark {
+        let socket_writes = socket_writes(fleet);
+        CpuMark { socket_writes, ..CpuMark::now(fleet) }
+    }
+
+    /// The mark closing a measured window: the CPU figures first, then the server's counters.
+    pub fn closing(fleet: Option<&Fleet>) -> CpuMark {
+        let mark = CpuMark::now(fleet);
+        CpuMark { socket_writes: socket_writes(fleet), ..mark }
+    }
+}
+
+fn socket_writes(fleet: Option<&Fleet>) -> Result<u64, String> {
+    fleet.ok_or_else(|| "no server measured".to_string())?.socket_writes()
+}
+
+/// Where a window's count of the server's write calls comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritesSource {
+    /// The server's own counter, [`SOCKET_WRITES`] (every node answered at both marks).
+    Metric,
+    /// `syscw` of `/proc/PID/io`: `write(2)`/`writev(2)`, not `send(2)`/`sendmsg(2)`.
+    Syscw,
+}
+
+impl WritesSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            WritesSource::Metric => SOCKET_WRITES,
+            WritesSource::Syscw => "syscw",
+        }
+    }
+
+    /// The unit of the figure in the text report.
+    pub fn unit(self) -> &'static str {
+        match self {
+            WritesSource::Metric => "in window (danmaku_socket_writes_total)",
+            WritesSource::Syscw => "in window (syscw)",
+        }
+    }
+}
+
+/// The server's write calls between two marks: the server's own counter when both marks have
+/// it, else `/proc`'s `syscw` when both have that (a mix of the two is no difference).
+/// Also returns why the counter was not used, if it was not.
+pub fn writes_between(a: &CpuMark, b: &CpuMark) -> (Option<(u64, WritesSource)>, Option<String>) {
+    match (&a.socket_writes, &b.socket_writes) {
+        (Ok(x), Ok(y)) => (Some((y.saturating_sub(*x), WritesSource::Metric)), None),
+        (Err(why), _) | (_, Err(why)) => {
+            let syscw = a.syscw.zip(b.syscw).map(|(x, y)| (y.saturating_sub(x), WritesSource::Syscw));
+            (syscw, Some(why.clone()))
         }
     }
 }
@@ -131,8 +197,11 @@ pub struct CpuWindow {
     pub parts: Vec<Option<f64>>,
     /// The server side's CPU seconds: every process of the fleet together.
     pub server_cpu_s: Option<f64>,
-    /// The server's write system calls.
+    /// The server's write system calls, and where that figure comes from.
     pub server_writes: Option<u64>,
+    pub writes_source: Option<WritesSource>,
+    /// Why the server's own counter was not used (`None` when it was).
+    pub socket_writes_failure: Option<String>,
     pub bench_cpu_s: f64,
     /// CPU seconds used by everything else on the machine (needs the server's figure).
     pub other_cpu_s: Option<f64>,
@@ -141,11 +210,14 @@ pub struct CpuWindow {
 impl CpuWindow {
     pub fn between(a: &CpuMark, b: &CpuMark) -> CpuWindow {
         let delta = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| (b - a).max(0.0));
+        let (writes, socket_writes_failure) = writes_between(a, b);
         CpuWindow {
             wall_s: b.at.duration_since(a.at).as_secs_f64(),
             parts: a.parts.iter().zip(&b.parts).map(|(&a, &b)| delta(a, b)).collect(),
             server_cpu_s: delta(a.server, b.server),
-            server_writes: a.server_writes.zip(b.server_writes).map(|(a, b)| b.saturating_sub(a)),
+            server_writes: writes.map(|(n, _)| n),
+            writes_source: writes.map(|(_, source)| source),
+            socket_writes_failure,
             bench_cpu_s: (b.bench - a.bench).max(0.0),
             other_cpu_s: a
                 .machine
@@ -181,3 +253,61 @@ pub const SATURATION_PCT: f64 = 90.0;
 /// Other processes using more than this share of a core during the window make the
 /// figures noisy; the report says so.
 pub const NOISE_PCT: f64 = 10.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(syscw: Option<u64>, socket_writes: Result<u64, &str>) -> CpuMark {
+        let socket_writes = socket_writes.map_err(str::to_string);
+        CpuMark { syscw, socket_writes, ..CpuMark::now(None) }
+    }
+
+    #[test]
+    fn the_servers_counter_when_both_marks_have_it() {
+        let (a, b) = (mark(Some(10), Ok(1_000)), mark(Some(10), Ok(829_021)));
+        assert_eq!(writes_between(&a, &b), (Some((828_021, WritesSource::Metric)), None));
+        let w = CpuWindow::between(&a, &b);
+        assert_eq!(
+            (w.server_writes, w.writes_source, w.socket_writes_failure),
+            (Some(828_021), Some(WritesSource::Metric), None)
+        );
+        // Without /proc figures (an attached server not ours to read) the counter still counts.
+        assert_eq!(writes_between(&mark(None, Ok(5)), &mark(None, Ok(9))).0, Some((4, WritesSource::Metric)));
+    }
+
+    #[test]
+    fn syscw_when_a_mark_lacks_the_counter() {
+        let why = "127.0.0.1:1: status 404 (is the server's --metrics on?)";
+        for (a, b) in [(Err(why), Ok(900)), (Ok(100), Err(why)), (Err(why), Err(why))] {
+            let (a, b) = (mark(Some(40), a), mark(Some(100), b));
+            assert_eq!(writes_between(&a, &b), (Some((60, WritesSource::Syscw)), Some(why.to_string())));
+        }
+        // Neither: unknown, and why.
+        let (a, b) = (mark(None, Err(why)), mark(Some(100), Ok(3)));
+        assert_eq!(writes_between(&a, &b), (None, Some(why.to_string())));
+        let w = CpuWindow::between(&a, &b);
+        assert_eq!((w.server_writes, w.writes_source), (None, None));
+    }
+
+    #[test]
+    fn counters_never_count_backwards() {
+        assert_eq!(writes_between(&mark(None, Ok(9)), &mark(None, Ok(5))).0, Some((0, WritesSource::Metric)));
+        assert_eq!(
+            writes_between(&mark(Some(9), Err("x")), &mark(Some(5), Err("x"))).0,
+            Some((0, WritesSource::Syscw))
+        );
+    }
+
+    #[test]
+    fn sources_are_named_in_the_report() {
+        assert_eq!(WritesSource::Metric.name(), "danmaku_socket_writes_total");
+        assert_eq!(WritesSource::Syscw.name(), "syscw");
+        assert!(WritesSource::Metric.unit().ends_with("(danmaku_socket_writes_total)"));
+        assert_eq!(WritesSource::Syscw.unit(), "in window (syscw)");
+        // Only the marks of a window ask /metrics; without a server there is nothing to ask.
+        assert_eq!(CpuMark::now(None).socket_writes, Err("not asked".to_string()));
+        assert_eq!(CpuMark::opening(None).socket_writes, Err("no server measured".to_string()));
+        assert_eq!(CpuMark::closing(None).socket_writes, Err("no server measured".to_string()));
+    }
+}
