@@ -93,8 +93,16 @@ fn metrics(addr: SocketAddr) -> String {
     resp.body_str()
 }
 
-const REQUIRED: [&str; 5] =
-    ["danmaku_connections", "danmaku_rooms", "danmaku_posts_total", "danmaku_deliveries_total", "danmaku_closed_total"];
+const REQUIRED: [&str; 6] = [
+    "danmaku_connections",
+    "danmaku_rooms",
+    "danmaku_posts_total",
+    "danmaku_deliveries_total",
+    "danmaku_socket_writes_total",
+    "danmaku_closed_total",
+];
+
+const SOCKET_WRITES: &str = "danmaku_socket_writes_total";
 
 #[test]
 fn metrics_is_404_without_the_flag() {
@@ -150,6 +158,8 @@ fn metrics_parse_and_move_and_gauges_return_to_zero() {
     for (series, value) in expect {
         assert_eq!(sample(&busy, series), value, "{series} in\n{busy}");
     }
+    // Hellos, answers and broadcasts were written since the idle exposition.
+    assert!(sample(&busy, SOCKET_WRITES) > sample(&idle, SOCKET_WRITES), "{busy}");
     // Everyone leaves; the held post is rejected and the hold lifted, so nothing keeps m1.
     admin.send_text(r#"{"type":"hold","room":"m1","on":false}"#);
     let pending = next_of(&mut admin, "pending");
@@ -184,6 +194,30 @@ fn metrics_parse_and_move_and_gauges_return_to_zero() {
     assert!(closed >= 5.0, "5 WebSockets closed, counted {closed}:\n{after}");
     assert!(sample(&after, "danmaku_closed_total{reason=\"peer\"}") >= before_closed + 4.0, "{after}");
     assert_eq!(sample(&after, "danmaku_posts_total{result=\"accepted\"}"), 3.0, "counters never go down");
+}
+
+/// `danmaku_socket_writes_total` counts every write system call to a client socket: hellos and
+/// HTTP answers too, so it is never compared with the deliveries; but a write goes to one
+/// socket, so a broadcast that reaches N sockets adds N writes at least.
+#[test]
+fn socket_writes_count_every_broadcast() {
+    let server = Server::start(&["--metrics", "--rate", "0"]);
+    let addr = server.addr();
+    let (mut poster, _) = Ws::join(addr, "w");
+    let (mut wall, _) = Ws::join(addr, "w");
+    let (mut other, _) = Ws::join(addr, "w");
+    let before = sample(&metrics(addr), SOCKET_WRITES);
+    assert!(before >= 3.0, "three hellos were written at least: {before}");
+    poster.post("counted", None);
+    for ws in [&mut poster, &mut wall, &mut other] {
+        assert!(ws.recv_text().contains("counted"));
+    }
+    let after = metrics(addr);
+    check_with_parser(&after, &[SOCKET_WRITES]);
+    // Three sockets got the broadcast; the /metrics answer before it was one more write.
+    let grew = sample(&after, SOCKET_WRITES) - before;
+    assert!(grew >= 3.0 + 1.0, "{SOCKET_WRITES} grew by {grew} for a broadcast to 3:\n{after}");
+    assert!(sample(&after, "danmaku_deliveries_total") >= 3.0, "{after}");
 }
 
 #[test]
