@@ -26,10 +26,10 @@ FLAGS:
         --history-ttl SECS        forget retained danmaku older than this [default: 120]
         --max-rooms N             rooms that may exist at once; a wall for a new room past it gets 503
                                   [default: 10000]
-        --flush-delay MS|auto     when output is written: auto lets a lone broadcast wait up to 5 ms
-                                  for the next when posts come often enough to share writes; 0 =
-                                  at the end of every loop turn; MS = hold all output MS
-                                  milliseconds [default: auto]
+        --flush-delay MS|auto     when output is written: auto keeps writing to walls to at most half
+                                  of the time when posts come often enough to share writes (a post
+                                  waits up to 8 ms); 0 = at the end of every loop turn; MS = hold
+                                  all output MS milliseconds [default: auto]
         --public-url URL          the address phones should use (shown as text and QR code on the wall),
                                   e.g. https://wall.example.org [default: the address the wall was loaded from]
         --trust-proxy ADDR        believe X-Forwarded-For from this peer: an IP, a CIDR range, or loopback

@@ -6,22 +6,27 @@
 //! that share a flush cost half the CPU per post; waiting for the second costs latency.
 //!
 //! The adaptive policy ([`FlushPolicy::Auto`]), decided at the end of each turn from what the
-//! shell saw in it ([`Turn`]; the time is passed in, never read here):
+//! shell saw in it ([`Turn`]) and how long its flush passes took ([`Pass`]); the time is
+//! passed in, never read here:
 //! 1. Output holding no broadcast (responses, pongs, echoes) goes out at once, and so does a
 //!    flush to fewer than [`MIN_FANOUT`] connections: not worth a wait.
-//! 2. Output holding a broadcast is held while more broadcasts are likely to join it before
-//!    the hard bound: `rate × (first_queued + HOLD_CAP − now) ≥ MIN_GAIN` (½), where `rate` is
-//!    the broadcasts per second, exponentially weighted with a time constant of [`RATE_TAU`]
-//!    (1 s). With [`HOLD_CAP`] = 5 ms that takes 100 posts/s or more: at 50/s nothing waits,
-//!    at 200/s a post waits up to 5 ms for company. Every turn decides again with the time
-//!    left, so a hold ends at the bound or at the first turn where too little time is left.
+//! 2. Output holding a broadcast waits so that flush passes take at most [`FLUSH_SHARE`]
+//!    (half) of the loop's time: the next pass starts no sooner than the last one ended plus
+//!    the time this one is predicted to take (the measured cost per connection written, times
+//!    the connections waiting), and never later than [`HOLD_CAP`] (8 ms) after the output was
+//!    first seen: the hard bound. It waits only if more broadcasts are likely to join before
+//!    then: `rate × (due − now) ≥ MIN_GAIN` (½), where `rate` is the broadcasts per second,
+//!    exponentially weighted with a time constant of [`RATE_TAU`] (1 s); once begun, a hold
+//!    runs to its end. With 1000 walls written in about 7 ms a pass, that takes 70 posts/s or
+//!    more: at 50/s nothing waits; at 200/s a pass of about three posts per wall starts every
+//!    14 ms, and the flush work is half of what one pass per post would cost.
 //! 3. Holds must pay: each finished hold adds the broadcasts it gathered, and the ones the
 //!    rate predicted for its length, to two sums that lose [`YIELD_DECAY`] (1/16) per hold.
 //!    Once [`EVIDENCE`] (8) broadcasts were predicted and fewer than a quarter of them came
 //!    ([`MIN_YIELD`]), holding pauses for [`PAUSE`] (1 s) and the sums restart. This is the
 //!    closed loop: a publisher that sends its next post only when it has its previous ones
 //!    back (a saturating benchmark, 8 in flight) sends nothing while its posts are held; at
-//!    saturation that costs about two 5 ms holds a second.
+//!    saturation that costs about one hold a second.
 //!
 //! Rooms are not told apart: the rate and the sums are over all broadcasts.
 
@@ -29,7 +34,13 @@ use std::time::{Duration, Instant};
 
 /// The longest time the adaptive policy lets a broadcast wait for company (the hard bound;
 /// the shell's poll wakes on whole milliseconds, so a hold ends up to 1 ms later).
-pub const HOLD_CAP: Duration = Duration::from_millis(5);
+pub const HOLD_CAP: Duration = Duration::from_millis(8);
+
+/// The share of the loop's time flush passes may take while holds pay (rule 2).
+pub const FLUSH_SHARE: f64 = 0.5;
+
+/// The weight of the newest pass in the cost per connection written.
+pub const COST_WEIGHT: f64 = 0.25;
 
 /// Hold only if at least this many more broadcasts are expected before the bound.
 pub const MIN_GAIN: f64 = 0.5;
@@ -77,6 +88,15 @@ pub struct Turn {
     pub urgent: bool,
 }
 
+/// One flush pass, as the shell timed it: from its first write to its last (a pass may span
+/// several turns), and how many connections it wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub started: Instant,
+    pub ended: Instant,
+    pub connections: usize,
+}
+
 /// What to do at the end of the turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -98,12 +118,13 @@ struct Batch {
     hold: Option<HoldStart>,
 }
 
-/// Where a hold started: when, with how many broadcasts, at what rate.
+/// Where a hold started: when, with how many broadcasts, at what rate; and when it ends.
 #[derive(Debug, Clone, Copy)]
 struct HoldStart {
     at: Instant,
     broadcasts: u32,
     rate: f64,
+    until: Instant,
 }
 
 /// The policy's state: the broadcast rate, the pending batch, and what holds gathered.
@@ -118,11 +139,25 @@ pub struct Coalescer {
     gathered: f64,
     predicted: f64,
     paused_until: Option<Instant>,
+    /// Seconds a flush pass takes per connection written (weighted), and when the last
+    /// pass to at least [`MIN_FANOUT`] connections ended (rule 2).
+    per_connection: Option<f64>,
+    last_pass_end: Option<Instant>,
 }
 
 impl Coalescer {
     pub fn new(policy: FlushPolicy) -> Coalescer {
-        Coalescer { policy, rate: 0.0, rate_at: None, batch: None, gathered: 0.0, predicted: 0.0, paused_until: None }
+        Coalescer {
+            policy,
+            rate: 0.0,
+            rate_at: None,
+            batch: None,
+            gathered: 0.0,
+            predicted: 0.0,
+            paused_until: None,
+            per_connection: None,
+            last_pass_end: None,
+        }
     }
 
     pub fn policy(&self) -> FlushPolicy {
@@ -148,8 +183,8 @@ impl Coalescer {
         };
         match decision {
             Decision::Flush => self.flushed(turn.now, &batch),
-            Decision::Hold(_) if batch.hold.is_none() => {
-                let hold = HoldStart { at: turn.now, broadcasts: batch.broadcasts, rate: self.rate(turn.now) };
+            Decision::Hold(until) if batch.hold.is_none() => {
+                let hold = HoldStart { at: turn.now, broadcasts: batch.broadcasts, rate: self.rate(turn.now), until };
                 self.batch = Some(Batch { hold: Some(hold), ..batch });
             }
             _ => {}
@@ -173,17 +208,42 @@ impl Coalescer {
         }
     }
 
+    /// A flush pass is over (under every policy): rule 2 learns what a connection costs.
+    pub fn passed(&mut self, pass: Pass) {
+        if pass.connections < MIN_FANOUT {
+            return;
+        }
+        let took = pass.ended.saturating_duration_since(pass.started).as_secs_f64() / pass.connections as f64;
+        self.per_connection = Some(match self.per_connection {
+            Some(cost) => cost + COST_WEIGHT * (took - cost),
+            None => took,
+        });
+        self.last_pass_end = Some(pass.ended);
+    }
+
     /// Rules 1 and 2 of the module doc, for a pending batch that is not urgent.
     fn auto(&self, turn: &Turn, batch: &Batch) -> Decision {
         let now = turn.now;
         let worth_holding =
             batch.broadcasts > 0 && turn.dirty >= MIN_FANOUT && self.paused_until.is_none_or(|until| now >= until);
-        let deadline = batch.since + HOLD_CAP;
-        if !worth_holding || now >= deadline {
+        if !worth_holding {
             return Decision::Flush;
         }
-        let expected = self.rate(now) * deadline.duration_since(now).as_secs_f64();
-        if expected < MIN_GAIN { Decision::Flush } else { Decision::Hold(deadline) }
+        if let Some(hold) = batch.hold {
+            return hold_until(now, hold.until);
+        }
+        let Some(due) = self.due(turn.dirty, batch.since) else { return Decision::Flush };
+        let expected = self.rate(now) * due.saturating_duration_since(now).as_secs_f64();
+        if expected < MIN_GAIN { Decision::Flush } else { hold_until(now, due) }
+    }
+
+    /// When a pass to `dirty` connections may start under rule 2: one predicted pass length
+    /// after the last pass ended (scaled by [`FLUSH_SHARE`]), at most [`HOLD_CAP`] after
+    /// `since`. `None` until a pass has been measured.
+    fn due(&self, dirty: usize, since: Instant) -> Option<Instant> {
+        let (cost, end) = (self.per_connection?, self.last_pass_end?);
+        let gap = (cost * dirty as f64 * (1.0 / FLUSH_SHARE - 1.0)).min(HOLD_CAP.as_secs_f64());
+        Some((end + Duration::from_secs_f64(gap)).min(since + HOLD_CAP))
     }
 
     /// The batch went out: rule 3's bookkeeping.

@@ -13,13 +13,18 @@ fn turn(t0: Instant, at: Duration, broadcasts: u32, dirty: usize) -> Turn {
     Turn { now: t0 + at, broadcasts, dirty, pending: dirty > 0, urgent: false }
 }
 
-/// An adaptive coalescer whose broadcast rate is `per_second` at `t0`.
-fn auto_at_rate(t0: Instant, per_second: f64) -> Coalescer {
+/// An adaptive coalescer whose broadcast rate is `per_second` at `t0`, and whose last flush
+/// pass wrote [`WALLS`] connections in `pass_ms`, ending at `t0`.
+fn auto_at_rate(t0: Instant, per_second: f64, pass_ms: f64) -> Coalescer {
     let mut c = Coalescer::new(FlushPolicy::Auto);
     c.rate = per_second;
     c.rate_at = Some(t0);
+    c.passed(Pass { started: t0 - ms(pass_ms), ended: t0, connections: WALLS });
     c
 }
+
+/// A pass over 1000 walls on the machine the README measures on.
+const PASS_MS: f64 = 7.0;
 
 #[test]
 fn nothing_pending_is_idle_under_every_policy() {
@@ -58,7 +63,7 @@ fn fixed_delay_holds_from_the_first_queued_output() {
 fn urgent_flushes_under_every_policy() {
     let t0 = Instant::now();
     for policy in [FlushPolicy::Fixed(ms(100.0)), FlushPolicy::Auto] {
-        let mut c = auto_at_rate(t0, 1000.0);
+        let mut c = auto_at_rate(t0, 1000.0, PASS_MS);
         c.policy = policy;
         assert!(matches!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(_)), "{policy:?}");
         let urgent = Turn { urgent: true, ..turn(t0, ms(0.1), 0, WALLS) };
@@ -67,86 +72,139 @@ fn urgent_flushes_under_every_policy() {
 }
 
 #[test]
-fn at_200_per_second_a_broadcast_waits_for_company() {
+fn at_200_per_second_the_next_pass_waits_one_pass_length() {
+    // The last pass took 7 ms and ended at t0: the next starts no sooner than t0 + 7 ms.
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 200.0);
-    let bound = t0 + HOLD_CAP;
-    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(bound));
-    // A turn with only a pong in it changes nothing.
-    assert_eq!(c.decide(turn(t0, ms(1.0), 0, WALLS)), Decision::Hold(bound));
-    // A second broadcast joins; 2 ms are left, 0.4 more expected: out they go.
-    assert_eq!(c.decide(turn(t0, ms(3.0), 1, WALLS)), Decision::Flush);
-    // The next batch has its own bound.
-    assert_eq!(c.decide(turn(t0, ms(9.0), 1, WALLS)), Decision::Hold(t0 + ms(9.0) + HOLD_CAP));
+    let mut c = auto_at_rate(t0, 200.0, PASS_MS);
+    let due = t0 + ms(PASS_MS);
+    assert_eq!(c.decide(turn(t0, ms(1.0), 1, WALLS)), Decision::Hold(due));
+    // A turn with only a pong in it changes nothing; nor does a second broadcast, nor a
+    // moment when little time is left: a hold runs to its end.
+    assert_eq!(c.decide(turn(t0, ms(2.0), 0, WALLS)), Decision::Hold(due));
+    assert_eq!(c.decide(turn(t0, ms(4.0), 1, WALLS)), Decision::Hold(due));
+    assert_eq!(c.decide(turn(t0, ms(6.9), 0, WALLS)), Decision::Hold(due));
+    assert_eq!(c.decide(turn(t0, ms(PASS_MS), 0, WALLS)), Decision::Flush);
+    // The next batch waits for the pass that flush starts to be followed by as long again.
+    let (started, ended) = (t0 + ms(PASS_MS), t0 + ms(2.0 * PASS_MS));
+    c.passed(Pass { started, ended, connections: WALLS });
+    assert_eq!(c.decide(turn(t0, ms(15.0), 1, WALLS)), Decision::Hold(ended + ms(PASS_MS)));
 }
 
 #[test]
-fn a_hold_ends_at_the_bound() {
+fn a_broadcast_long_after_the_last_pass_goes_at_once() {
     let t0 = Instant::now();
-    // At a rate this high even the last microsecond is worth waiting for...
-    let mut c = auto_at_rate(t0, 1e9);
+    let mut c = auto_at_rate(t0, 200.0, PASS_MS);
+    assert_eq!(c.decide(turn(t0, ms(PASS_MS), 1, WALLS)), Decision::Flush);
+    // 2 ms before the due time, 0.4 broadcasts are expected: not worth a wait.
+    let mut c = auto_at_rate(t0, 199.0, PASS_MS);
+    assert_eq!(c.decide(turn(t0, ms(PASS_MS - 2.0), 1, WALLS)), Decision::Flush);
+}
+
+#[test]
+fn the_wait_scales_with_the_connections_waiting_and_the_share() {
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 1000.0, PASS_MS);
+    // 500 connections take half the pass: the gap is half as long.
+    let gap = PASS_MS / 2.0 * (1.0 / FLUSH_SHARE - 1.0);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS / 2)), Decision::Hold(t0 + ms(gap)));
+}
+
+#[test]
+fn a_hold_never_lasts_longer_than_the_bound() {
+    let t0 = Instant::now();
+    // Passes of 50 ms (ten thousand walls): the gap would be 50 ms; the bound is 8 ms...
+    let mut c = auto_at_rate(t0, 1e9, 50.0);
     assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
     assert_eq!(c.decide(turn(t0, HOLD_CAP - ms(0.001), 0, WALLS)), Decision::Hold(t0 + HOLD_CAP));
-    // ...but not one past the bound.
     assert_eq!(c.decide(turn(t0, HOLD_CAP, 0, WALLS)), Decision::Flush);
-    // At 400/s a turn 4 ms into the hold sees 0.4 broadcasts to come: not worth the rest.
-    let mut c = auto_at_rate(t0, 400.0);
+    // ...counted from when the output was first seen, whenever the last pass ended.
+    let mut c = auto_at_rate(t0, 1e9, 50.0);
+    c.last_pass_end = Some(t0 + ms(5.0));
     assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
-    assert_eq!(c.decide(turn(t0, ms(4.0), 0, WALLS)), Decision::Flush);
 }
 
 #[test]
 fn at_50_per_second_nothing_waits() {
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 50.0);
+    let mut c = auto_at_rate(t0, 50.0, PASS_MS);
     assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Flush);
 }
 
 #[test]
 fn the_expected_gain_threshold_is_one_half() {
-    // rate × HOLD_CAP crosses MIN_GAIN at 100 broadcasts per second (the new one included).
+    // rate × 7 ms crosses MIN_GAIN at 71.4 broadcasts per second (the new one included).
     let t0 = Instant::now();
-    let at = MIN_GAIN / HOLD_CAP.as_secs_f64();
+    let at = MIN_GAIN / ms(PASS_MS).as_secs_f64();
     let one = 1.0 / RATE_TAU.as_secs_f64();
-    assert_eq!(auto_at_rate(t0, at - one - 0.01).decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Flush);
-    assert_eq!(auto_at_rate(t0, at - one + 0.01).decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
-    // Later in a hold less time is left, so more rate is needed.
-    let mut c = auto_at_rate(t0, 150.0);
-    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
-    // 151/s × 3.5 ms = 0.53; × 3 ms = 0.45.
-    assert_eq!(c.decide(turn(t0, ms(1.5), 0, WALLS)), Decision::Hold(t0 + HOLD_CAP));
-    assert_eq!(c.decide(turn(t0, ms(2.0), 0, WALLS)), Decision::Flush);
+    let first = |rate: f64| auto_at_rate(t0, rate, PASS_MS).decide(turn(t0, ms(0.0), 1, WALLS));
+    assert_eq!(first(at - one - 0.01), Decision::Flush);
+    assert_eq!(first(at - one + 0.01), Decision::Hold(t0 + ms(PASS_MS)));
+    // Later after the last pass less time is left, so more rate is needed: 200/s × 2.5 ms
+    // (give or take the 0.45% the rate decays in 4.5 ms).
+    let at_later = |rate: f64| auto_at_rate(t0, rate, PASS_MS).decide(turn(t0, ms(4.5), 1, WALLS));
+    assert_eq!(at_later(203.0 - one), Decision::Hold(t0 + ms(PASS_MS)));
+    assert_eq!(at_later(197.0 - one), Decision::Flush);
+}
+
+#[test]
+fn no_hold_before_a_pass_was_measured() {
+    let t0 = Instant::now();
+    let mut c = Coalescer::new(FlushPolicy::Auto);
+    c.rate = 10_000.0;
+    c.rate_at = Some(t0);
+    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Flush);
+    // A pass to a handful of connections teaches nothing.
+    c.passed(Pass { started: t0, ended: t0 + ms(1.0), connections: MIN_FANOUT - 1 });
+    assert_eq!(c.decide(turn(t0, ms(1.0), 1, WALLS)), Decision::Flush);
+    c.passed(Pass { started: t0, ended: t0 + ms(1.0), connections: MIN_FANOUT });
+    assert!(matches!(c.decide(turn(t0, ms(1.0), 1, WALLS)), Decision::Hold(_)));
+}
+
+#[test]
+fn the_cost_per_connection_is_weighted() {
+    let t0 = Instant::now();
+    let mut c = auto_at_rate(t0, 0.0, 7.0);
+    assert_eq!(c.per_connection, Some(7e-6));
+    c.passed(Pass { started: t0, ended: t0 + ms(11.0), connections: WALLS });
+    let cost = c.per_connection.unwrap();
+    assert!((cost - (7e-6 + COST_WEIGHT * 4e-6)).abs() < 1e-12, "{cost}");
+    assert_eq!(c.last_pass_end, Some(t0 + ms(11.0)));
 }
 
 #[test]
 fn output_without_broadcasts_goes_at_once() {
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 10_000.0);
+    let mut c = auto_at_rate(t0, 10_000.0, PASS_MS);
     assert_eq!(c.decide(turn(t0, ms(0.0), 0, WALLS)), Decision::Flush);
 }
 
 #[test]
 fn small_flushes_do_not_wait() {
     let t0 = Instant::now();
-    assert_eq!(auto_at_rate(t0, 1000.0).decide(turn(t0, ms(0.0), 1, MIN_FANOUT - 1)), Decision::Flush);
-    assert!(matches!(auto_at_rate(t0, 1000.0).decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), Decision::Hold(_)));
+    // (At 10,000/s even the 0.45 ms that 64 connections take is worth a wait.)
+    assert_eq!(auto_at_rate(t0, 1e4, PASS_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT - 1)), Decision::Flush);
+    assert!(matches!(auto_at_rate(t0, 1e4, PASS_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), Decision::Hold(_)));
 }
 
-/// Holds of `c` that each last HOLD_CAP from `*t` and gather `gathered(i)` broadcasts just
-/// before the bound; returns how many of `rounds` turns were held.
+/// Passes of 5 ms (gaps of 5 ms).
+const ROUND_PASS_MS: f64 = 5.0;
+
+/// Rounds of: a pass ends at `*t`, a broadcast comes at once, and if it is held, `gathered(i)`
+/// broadcasts join just before the hold ends; returns how many of `rounds` were held.
 fn hold_rounds(c: &mut Coalescer, t0: Instant, t: &mut Duration, rounds: u32, gathered: impl Fn(u32) -> u32) -> u32 {
     let mut held = 0;
+    let gap = ms(ROUND_PASS_MS);
     for i in 0..rounds {
+        c.passed(Pass { started: t0 + *t - gap, ended: t0 + *t, connections: WALLS });
         let first = c.decide(turn(t0, *t, 1, WALLS));
-        if first == Decision::Hold(t0 + *t + HOLD_CAP) {
+        if first == Decision::Hold(t0 + *t + gap) {
             held += 1;
-            let g = gathered(i);
-            let end = *t + HOLD_CAP - ms(if g > 0 { 0.01 } else { 0.0 });
-            assert_eq!(c.decide(turn(t0, end, g, WALLS)), Decision::Flush);
+            assert_eq!(c.decide(turn(t0, *t + gap - ms(0.01), gathered(i), WALLS)), first);
+            assert_eq!(c.decide(turn(t0, *t + gap, 0, WALLS)), Decision::Flush);
         } else {
             assert_eq!(first, Decision::Flush);
         }
-        *t += HOLD_CAP + ms(1.0);
+        *t += gap + ms(1.0);
     }
     held
 }
@@ -155,7 +213,7 @@ fn hold_rounds(c: &mut Coalescer, t0: Instant, t: &mut Duration, rounds: u32, ga
 fn holds_that_gather_nothing_pause_holding() {
     // A closed-loop publisher at saturation: 1500/s, and nothing comes while we hold.
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 1500.0);
+    let mut c = auto_at_rate(t0, 1500.0, ROUND_PASS_MS);
     let mut t = ms(0.0);
     // 7.5 predicted per hold: the second hold brings the prediction past EVIDENCE.
     assert_eq!(hold_rounds(&mut c, t0, &mut t, 2, |_| 0), 2);
@@ -173,7 +231,7 @@ fn holds_that_gather_nothing_pause_holding() {
 fn holds_that_gather_what_the_rate_predicts_go_on() {
     // Open loop at 400/s: a hold of 5 ms predicts 2; each gathers 1 or 2 (at least a quarter).
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 400.0);
+    let mut c = auto_at_rate(t0, 400.0, ROUND_PASS_MS);
     let mut t = ms(0.0);
     for _ in 0..10 {
         c.rate = 400.0;
@@ -187,7 +245,7 @@ fn the_yield_threshold_is_a_quarter() {
     // 1000/s, 5 predicted per hold; gathering 1 each time is 1/5 (pauses), 2 is 2/5 (goes on).
     let t0 = Instant::now();
     for (gathered, holds) in [(1, 2), (2, 50)] {
-        let mut c = auto_at_rate(t0, 1000.0);
+        let mut c = auto_at_rate(t0, 1000.0, ROUND_PASS_MS);
         let mut t = ms(0.0);
         let mut held = 0;
         for _ in 0..50 {
@@ -219,10 +277,11 @@ fn the_rate_follows_the_arrivals_and_decays() {
 
 #[test]
 fn a_hold_never_passes_the_bound() {
-    // A stream of turns at random times with random broadcasts: every hold ends by
-    // first-queued + HOLD_CAP, and a turn at or past it always flushes.
+    // A stream of turns at random times with random broadcasts, and flush passes of random
+    // lengths: every hold ends by first-queued + HOLD_CAP, and a turn at or past it always
+    // flushes.
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 300.0);
+    let mut c = auto_at_rate(t0, 300.0, PASS_MS);
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move |n: u64| {
         rng ^= rng << 13;
@@ -242,7 +301,13 @@ fn a_hold_never_passes_the_bound() {
                 assert!(at <= t0 + first + HOLD_CAP && at > t0 + t);
                 holds += 1;
             }
-            Decision::Flush | Decision::Idle => since = None,
+            Decision::Flush => {
+                since = None;
+                let took = Duration::from_micros(next(15_000));
+                c.passed(Pass { started: t0 + t, ended: t0 + t + took, connections: WALLS });
+                t += took;
+            }
+            Decision::Idle => since = None,
         }
         if since.is_some() {
             assert!(t < first + HOLD_CAP, "held past the bound");

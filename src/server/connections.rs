@@ -34,7 +34,7 @@ pub struct Connection {
     pub protocol: Protocol,
     pub out: OutQueue,
     pub lifecycle: Lifecycle,
-    /// Flush bookkeeping, not lifecycle: queued for this turn's flush (it is on the dirty list).
+    /// Flush bookkeeping, not lifecycle: queued for the next flush pass (it is on the dirty list).
     pub queued: bool,
     /// Registered for writable events (only while the kernel refused part of the output).
     pub writable_interest: bool,

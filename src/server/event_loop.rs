@@ -64,7 +64,7 @@ pub struct Server {
     pub(super) app: App,
     pub(super) pages: Pages,
     pub(super) scratch: Vec<u8>,
-    /// Connections with output queued this turn, flushed once at its end.
+    /// Connections with output queued for the next flush pass (see `io::flush_dirty`).
     pub(super) dirty: Vec<usize>,
     /// Connections whose reading was paused and may resume.
     pub(super) resume: Vec<usize>,
@@ -79,9 +79,8 @@ pub struct Server {
     pub(super) coalescer: Coalescer,
     /// Broadcasts queued during this turn, for the coalescer.
     pub(super) broadcasts: u32,
-    /// A flush pass is under way: more batches of `dirty` to write (the loop polls without
-    /// waiting until it is done).
-    pub(super) flushing: bool,
+    /// A flush pass under way (the loop polls without waiting until it is done).
+    pub(super) pass: Option<super::io::FlushPass>,
     next_tick: Instant,
 }
 
@@ -135,7 +134,7 @@ impl Server {
             redis,
             coalescer,
             broadcasts: 0,
-            flushing: false,
+            pass: None,
             next_tick: Instant::now() + TICK,
         })
     }
@@ -190,7 +189,7 @@ impl Server {
         // A held flush's deadline bounds latency: no margin (mio rounds up to whole ms, and
         // waking early only means holding a little longer).
         let hold = self.flush_at.map(|at| at.saturating_duration_since(now));
-        let go_on = self.flushing.then_some(Duration::ZERO);
+        let go_on = self.pass.is_some().then_some(Duration::ZERO);
         let timeout = timeout.into_iter().chain(hold).chain(go_on).min();
         match self.poll.poll(events, timeout) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),

@@ -9,7 +9,7 @@ use std::time::Instant;
 use mio::{Interest, Token};
 
 use crate::app::metrics::CloseReason;
-use crate::protocol::coalesce::{Decision, Turn};
+use crate::protocol::coalesce::{Decision, Pass, Turn};
 use crate::server::connections::{Connection, Protocol};
 use crate::server::event_loop::Server;
 use crate::server::output::{Chunk, Flushed};
@@ -82,10 +82,13 @@ impl Server {
     /// At the end of the turn, asks the coalescer (`--flush-delay`) whether to flush now or
     /// let output gather until `flush_at`; when shutting down, flushes at once.
     pub(super) fn flush_if_due(&mut self, now: Instant) {
-        if self.flushing {
-            // A flush pass is under way: go on with it (the coalescer sees this turn's
-            // broadcasts once it is done).
-            return self.flush_dirty(now);
+        if self.pass.is_some() {
+            // A flush pass is under way: go on with it. Once it is done, the coalescer
+            // decides about what queued meanwhile, in this same turn.
+            self.flush_dirty(now);
+            if self.pass.is_some() {
+                return;
+            }
         }
         let turn = Turn {
             now,
@@ -100,27 +103,39 @@ impl Server {
             Decision::Idle | Decision::Flush => None,
         };
         if decision == Decision::Flush {
+            let list = std::mem::take(&mut self.dirty);
+            self.pass = Some(FlushPass { started: Instant::now(), list, next: 0 });
             self.flush_dirty(now);
         }
     }
 
-    /// Writes the connections queued for this flush, [`FLUSH_BATCH`] at a time; resumes
-    /// paused readers that drained. Between batches the loop looks for new input (a zero
-    /// timeout poll), so a post that arrives while ten thousand walls are being written joins
-    /// the writes still to come instead of waiting for the whole pass.
+    /// One batch of the pass under way: the next [`FLUSH_BATCH`] connections of its list;
+    /// then resumes paused readers that drained. Between batches the loop looks for new input
+    /// (a zero-timeout poll), so a post that arrives while ten thousand walls are being
+    /// written joins the writes still to come. Walls this pass already wrote wait for the
+    /// next pass, which the coalescer decides on; when the list is done, it learns how long
+    /// the pass took.
     fn flush_dirty(&mut self, now: Instant) {
-        let mut budget = FLUSH_BATCH;
-        while budget > 0 && (!self.dirty.is_empty() || !self.resume.is_empty()) {
-            let batch: Vec<usize> = self.dirty.drain(..self.dirty.len().min(budget)).collect();
-            budget -= batch.len();
-            for token in batch {
-                self.flush(token, now);
-            }
-            for token in std::mem::take(&mut self.resume) {
-                self.read(token, now);
+        let Some(mut pass) = self.pass.take() else { return };
+        let end = pass.list.len().min(pass.next + FLUSH_BATCH);
+        for i in pass.next..end {
+            self.flush(pass.list[i], now);
+        }
+        pass.next = end;
+        for token in std::mem::take(&mut self.resume) {
+            self.read(token, now);
+        }
+        if pass.next < pass.list.len() {
+            self.pass = Some(pass);
+        } else {
+            let connections = pass.list.len();
+            self.coalescer.passed(Pass { started: pass.started, ended: Instant::now(), connections });
+            // The list's storage serves the next turn's connections.
+            pass.list.clear();
+            if self.dirty.is_empty() {
+                self.dirty = pass.list;
             }
         }
-        self.flushing = !self.dirty.is_empty();
     }
 
     fn flush(&mut self, token: usize, now: Instant) {
@@ -195,8 +210,16 @@ fn close_reason(why: &str) -> CloseReason {
     }
 }
 
+/// A flush pass under way: the connections that had output when it began, written
+/// [`FLUSH_BATCH`] at a time, the first `next` of them done.
+pub(super) struct FlushPass {
+    started: Instant,
+    list: Vec<usize>,
+    next: usize,
+}
+
 /// Connections written in one batch of a flush pass (see `flush_dirty`).
-pub(super) const FLUSH_BATCH: usize = 512;
+pub(super) const FLUSH_BATCH: usize = 128;
 
 /// Puts a connection on this turn's flush list, once.
 pub(super) fn mark_dirty(conn: &mut Connection, token: usize, dirty: &mut Vec<usize>) {
