@@ -91,8 +91,11 @@ fn fanout_checks_from(json: &str, conns: f64, writes_source: &str) {
         let writes = num(json, "server_writes");
         assert!(writes > 0.0, "{json}");
         assert!(writes - nodes <= num(json, "deliveries"), "{nodes} node(s): {json}");
+        // The flush-pass histogram comes in the same /metrics answers.
+        assert!(num(json, "flush_passes") >= 0.0, "{json}");
     } else {
         assert!(num(json, "server_writes") >= 0.0, "{json}");
+        assert_eq!(raw(json, "flush_passes"), "null", "no /metrics, no flush passes: {json}");
     }
     // The hello of each connection is counted apart, never as a delivery.
     assert!(num(json, "hellos") <= conns, "{json}");
@@ -180,11 +183,27 @@ fn bigroom_records_every_latency() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("latencies.txt");
     let file_arg = file.to_str().unwrap();
-    let json =
-        bench_json(&["bigroom", "--subscribers", "50", "--duration", "1", "--warmup", "0.2", "--latencies", file_arg]);
+    let (text, json) = bench_text_json(&[
+        "bigroom",
+        "--subscribers",
+        "70",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--latencies",
+        file_arg,
+    ]);
     assert_eq!(raw(&json, "mode"), "\"bigroom\"");
     assert_eq!((num(&json, "publishers"), num(&json, "rate")), (1.0, 50.0));
-    fanout_checks(&json, 51.0);
+    fanout_checks(&json, 71.0);
+    // 71 walls, at least the 64 a flush pass needs to be counted in danmaku_flush_pass_seconds.
+    assert!(num(&json, "flush_passes") > 0.0, "{json}");
+    let (mean, p50, p99) =
+        (num(&json, "flush_pass_mean_ms"), num(&json, "flush_pass_p50_le_ms"), num(&json, "flush_pass_p99_le_ms"));
+    assert!(mean > 0.0 && 0.0 < p50 && p50 <= p99, "{json}");
+    let line = text.lines().find(|l| l.trim_start().starts_with("flush pass")).expect("a flush pass line");
+    assert!(line.contains(" passes, mean ") && line.contains(&format!("p50 ≤ {p50} ms")), "{line}");
     let text = std::fs::read_to_string(&file).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let latencies: Vec<u64> = text.lines().map(|l| l.parse().expect("microseconds")).collect();
@@ -355,6 +374,8 @@ fn help_lists_the_modes_and_flags() {
         "--metrics",
         "danmaku_socket_writes_total",
         "server_writes_source",
+        "danmaku_flush_pass_seconds",
+        "flush_pass_p99_le_ms",
     ] {
         assert!(help.contains(word), "help lacks {word}");
     }

@@ -93,12 +93,13 @@ fn metrics(addr: SocketAddr) -> String {
     resp.body_str()
 }
 
-const REQUIRED: [&str; 6] = [
+const REQUIRED: [&str; 7] = [
     "danmaku_connections",
     "danmaku_rooms",
     "danmaku_posts_total",
     "danmaku_deliveries_total",
     "danmaku_socket_writes_total",
+    "danmaku_flush_pass_seconds",
     "danmaku_closed_total",
 ];
 
@@ -218,6 +219,35 @@ fn socket_writes_count_every_broadcast() {
     let grew = sample(&after, SOCKET_WRITES) - before;
     assert!(grew >= 3.0 + 1.0, "{SOCKET_WRITES} grew by {grew} for a broadcast to 3:\n{after}");
     assert!(sample(&after, "danmaku_deliveries_total") >= 3.0, "{after}");
+}
+
+const FLUSH_PASS: &str = "danmaku_flush_pass_seconds";
+
+/// `danmaku_flush_pass_seconds` is a histogram of flush passes to 64 connections or more: a
+/// broadcast to 66 walls is one pass (they had output when it began), smaller ones are not.
+#[test]
+fn a_broadcast_to_many_walls_is_a_flush_pass() {
+    let server = Server::start(&["--metrics", "--rate", "0"]);
+    let addr = server.addr();
+    let mut walls: Vec<Ws> = (0..66).map(|_| Ws::join(addr, "many").0).collect();
+    let (mut few, _) = Ws::join(addr, "few");
+    let count = format!("{FLUSH_PASS}_count");
+    let before = metrics(addr);
+    assert!(before.lines().any(|l| l == format!("# TYPE {FLUSH_PASS} histogram")), "{before}");
+    few.post("to one wall", None);
+    assert!(few.recv_text().contains("to one wall"));
+    let after_few = metrics(addr);
+    assert_eq!(sample(&after_few, &count), sample(&before, &count), "one wall is no pass:\n{after_few}");
+    walls[0].post("to every wall", None);
+    for ws in &mut walls {
+        assert!(ws.recv_text().contains("to every wall"));
+    }
+    let after = metrics(addr);
+    check_with_parser(&after, &[FLUSH_PASS]);
+    assert!(sample(&after, &count) > sample(&before, &count), "{count} did not grow:\n{after}");
+    let inf = sample(&after, &format!("{FLUSH_PASS}_bucket{{le=\"+Inf\"}}"));
+    assert_eq!(inf, sample(&after, &count), "the +Inf bucket is the count:\n{after}");
+    assert!(sample(&after, &format!("{FLUSH_PASS}_sum")) > 0.0, "{after}");
 }
 
 #[test]

@@ -128,8 +128,11 @@ impl Server {
         if pass.next < pass.list.len() {
             self.pass = Some(pass);
         } else {
-            let connections = pass.list.len();
-            self.coalescer.passed(Pass { started: pass.started, ended: Instant::now(), connections });
+            let (connections, ended) = (pass.list.len(), Instant::now());
+            if connections >= crate::protocol::coalesce::MIN_FANOUT {
+                self.app.counters.flush_passes.observe(ended.duration_since(pass.started).as_secs_f64());
+            }
+            self.coalescer.passed(Pass { started: pass.started, ended, connections });
             // The list's storage serves the next turn's connections.
             pass.list.clear();
             if self.dirty.is_empty() {

@@ -2,7 +2,9 @@
 //! answers with, the contract's `--metrics`). From the format's description: each metric family
 //! is introduced by `# HELP name text` (text escapes `\` and newline) and `# TYPE name kind`,
 //! then one line per sample, `name{label="value",...} value`, where label values escape `\`,
-//! `"` and newline; counters are named `*_total`; lines end with `\n`.
+//! `"` and newline; counters are named `*_total`; lines end with `\n`. A histogram family
+//! `name` is written as the samples `name_bucket{le="bound"}` (cumulative counts, bounds in
+//! increasing order, the last `le="+Inf"` equal to the count), `name_sum` and `name_count`.
 
 use std::fmt::Write;
 
@@ -15,6 +17,7 @@ pub enum Kind {
     Counter,
     Gauge,
     Untyped,
+    Histogram,
 }
 
 impl Kind {
@@ -23,6 +26,7 @@ impl Kind {
             Kind::Counter => "counter",
             Kind::Gauge => "gauge",
             Kind::Untyped => "untyped",
+            Kind::Histogram => "histogram",
         }
     }
 }
@@ -67,6 +71,34 @@ impl Exposition {
         };
     }
 
+    /// The samples of one histogram of family `name` (a [`Kind::Histogram`] family): one
+    /// `name_bucket` per finite bound in `bounds` (increasing) with its cumulative count in
+    /// `cumulative` (same length, non-decreasing, at most `count`), then `le="+Inf"` with
+    /// `count`, then `name_sum` and `name_count`. `labels` come before `le` on every sample.
+    pub fn histogram(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        cumulative: &[u64],
+        sum: f64,
+        count: u64,
+    ) {
+        debug_assert_eq!(bounds.len(), cumulative.len(), "{name}: one cumulative count per bound");
+        debug_assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{name}: bounds increase");
+        debug_assert!(bounds.iter().all(|b| b.is_finite()), "{name}: +Inf is written by itself");
+        debug_assert!(cumulative.windows(2).all(|w| w[0] <= w[1]), "{name}: counts are cumulative");
+        debug_assert!(cumulative.last().is_none_or(|&c| c <= count), "{name}: buckets within the count");
+        let bucket = format!("{name}_bucket");
+        for (bound, n) in bounds.iter().zip(cumulative) {
+            // Rust's f64 Display: the shortest text that reads back the same, never an exponent.
+            self.sample(&bucket, &with_le(labels, &bound.to_string()), *n);
+        }
+        self.sample(&bucket, &with_le(labels, "+Inf"), count);
+        self.sample_f64(&format!("{name}_sum"), labels, sum);
+        self.sample(&format!("{name}_count"), labels, count);
+    }
+
     fn labels(&mut self, name: &str, labels: &[(&str, &str)]) {
         debug_assert!(valid_metric_name(name), "metric name {name:?}");
         self.out.push_str(name);
@@ -95,6 +127,11 @@ impl Exposition {
     pub fn finish(self) -> String {
         self.out
     }
+}
+
+/// `labels` and then `le="le"`.
+fn with_le<'a>(labels: &[(&'a str, &'a str)], le: &'a str) -> Vec<(&'a str, &'a str)> {
+    labels.iter().copied().chain([("le", le)]).collect()
 }
 
 /// `\` → `\\`, newline → `\n`, and in label values also `"` → `\"`.
@@ -169,6 +206,38 @@ mod tests {
             )
         );
         assert_eq!(CONTENT_TYPE, "text/plain; version=0.0.4");
+    }
+
+    #[test]
+    fn golden_histogram() {
+        let mut e = Exposition::new();
+        e.family("danmaku_flush_pass_seconds", Kind::Histogram, "Flush passes.");
+        e.histogram("danmaku_flush_pass_seconds", &[], &[0.0005, 0.005, 1.0], &[0, 2, 3], 0.0125, 4);
+        e.family("h", Kind::Histogram, "With labels.");
+        e.histogram("h", &[("room", "a\"b")], &[2.5], &[1], 2.0, 1);
+        e.histogram("h", &[], &[], &[], 0.0, 0);
+        assert_eq!(
+            e.finish(),
+            concat!(
+                "# HELP danmaku_flush_pass_seconds Flush passes.\n",
+                "# TYPE danmaku_flush_pass_seconds histogram\n",
+                "danmaku_flush_pass_seconds_bucket{le=\"0.0005\"} 0\n",
+                "danmaku_flush_pass_seconds_bucket{le=\"0.005\"} 2\n",
+                "danmaku_flush_pass_seconds_bucket{le=\"1\"} 3\n",
+                "danmaku_flush_pass_seconds_bucket{le=\"+Inf\"} 4\n",
+                "danmaku_flush_pass_seconds_sum 0.0125\n",
+                "danmaku_flush_pass_seconds_count 4\n",
+                "# HELP h With labels.\n",
+                "# TYPE h histogram\n",
+                "h_bucket{room=\"a\\\"b\",le=\"2.5\"} 1\n",
+                "h_bucket{room=\"a\\\"b\",le=\"+Inf\"} 1\n",
+                "h_sum{room=\"a\\\"b\"} 2\n",
+                "h_count{room=\"a\\\"b\"} 1\n",
+                "h_bucket{le=\"+Inf\"} 0\n",
+                "h_sum 0\n",
+                "h_count 0\n",
+            )
+        );
     }
 
     #[test]

@@ -5,8 +5,9 @@
 
 The text is parsed by prometheus_client's parser (the reference Python implementation of the
 format); on top of what it checks, every family must have one # HELP and one # TYPE line before
-its samples, counter names must end in _total, and each --require NAME must be a family present
-with its # TYPE line. Prints "metrics ok: N families, M samples" and exits 0, or prints every
+its samples (a histogram's NAME_bucket, NAME_sum and NAME_count samples are family NAME's, and
+it must have all three, with an le="+Inf" bucket), counter names must end in _total, and each
+--require NAME must be a family present with its # TYPE line. Prints "metrics ok: N families, M samples" and exits 0, or prints every
 problem and exits 1. Run it through check_metrics.sh, which installs the parser when missing.
 """
 
@@ -20,6 +21,34 @@ except ImportError:
     sys.exit("FAIL: prometheus_client is not installed; run tests/tools/check_metrics.sh, which installs it")
 
 COMMENT = re.compile(r"^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*)(?: (.*))?$")
+
+
+# The samples of a histogram family NAME: NAME_bucket (with le), NAME_sum, NAME_count.
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def family_of(sample, types):
+    """The family a sample belongs to: a histogram's _bucket/_sum/_count samples belong to it."""
+    for suffix in HISTOGRAM_SUFFIXES:
+        stem = sample[: -len(suffix)]
+        if sample.endswith(suffix) and types.get(stem) == "histogram":
+            return stem
+    return sample
+
+
+def histogram_problems(text, types):
+    """Each histogram family has an le="+Inf" bucket, a _sum and a _count."""
+    problems = []
+    for name in (n for n, kind in types.items() if kind == "histogram"):
+        wanted = {
+            f'{name}_bucket{{le="+Inf"}}': rf'^{name}_bucket\{{(?:.*,)?le="\+Inf"[,}}]',
+            f"{name}_sum": rf"^{name}_sum[ {{]",
+            f"{name}_count": rf"^{name}_count[ {{]",
+        }
+        for needed, pattern in wanted.items():
+            if not re.search(pattern, text, re.M):
+                problems.append(f"histogram {name} has no {needed} sample")
+    return problems
 
 
 def structure_problems(text):
@@ -47,6 +76,7 @@ def structure_problems(text):
             continue
         name = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line)
         name = name.group(0) if name else line
+        name = family_of(name, types)
         sampled.add(name)
         if name not in types or name not in helps:
             problems.append(f"line {number}: sample {name} without # HELP and # TYPE before it")
@@ -68,7 +98,7 @@ def main():
         problems.append(f"prometheus_client cannot parse it: {type(e).__name__}: {e}")
         families = []
     more, types = structure_problems(text)
-    problems += more
+    problems += more + histogram_problems(text, types)
     for name in args.require:
         if name not in types:
             problems.append(f"required family {name} is missing")

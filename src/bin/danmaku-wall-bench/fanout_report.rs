@@ -2,6 +2,7 @@
 //! rendered as text and JSON by [`crate::report`].
 
 use crate::args::{Common, Fanout, Rate};
+use crate::buckets::Buckets;
 use crate::client::NetStats;
 use crate::fanout::Recorder;
 use crate::metrics::SOCKET_WRITES;
@@ -130,6 +131,34 @@ fn costs(r: &mut Report, rec: &Recorder, out: &Outcome) {
         .add("other_cpu_pct", "other processes' CPU", Value::opt_num(cpu.other_pct(), 1), "% of one core");
 }
 
+/// The server's flush passes in the window ([`crate::buckets::FLUSH_PASS`]): how many, the mean, and the
+/// buckets holding the median and the 99th percentile. JSON: one field each, `null` when
+/// unknown (no histogram, or nodes sharing a port); a quantile beyond the last bucket is
+/// `null` too, and `> 1000 ms` in the text.
+fn flush_passes(r: &mut Report, passes: Option<&Buckets>) {
+    let ms = |s: f64| (s * 1e6).round() / 1e3;
+    let mean = passes.and_then(Buckets::mean).map(ms);
+    let le = |q: f64| passes.and_then(|p| p.quantile_le(q)).map(ms);
+    r.text_only("flush pass", passes.map_or(Value::Missing, |p| Value::Text(flush_summary(p))))
+        .setting("flush_passes", Value::opt_int(passes.map(|p| p.count)))
+        .setting("flush_pass_mean_ms", Value::opt_num(mean, 3))
+        .setting("flush_pass_p50_le_ms", Value::opt_num(le(0.5), 3))
+        .setting("flush_pass_p99_le_ms", Value::opt_num(le(0.99), 3));
+}
+
+/// `412 passes, mean 6.8 ms, p50 ≤ 7 ms, p99 ≤ 15 ms`.
+fn flush_summary(passes: &Buckets) -> String {
+    let ms = |s: f64| (s * 1e6).round() / 1e3;
+    let Some(mean) = passes.mean() else {
+        return format!("0 passes to {} or more walls in the window", danmaku_wall::protocol::coalesce::MIN_FANOUT);
+    };
+    let le = |q: f64| match passes.quantile_le(q) {
+        Some(b) if b.is_finite() => format!("≤ {} ms", ms(b)),
+        _ => format!("> {} ms", passes.last_finite().map_or(0.0, ms)),
+    };
+    format!("{} passes, mean {:.1} ms, p50 {}, p99 {}", int(passes.count), mean * 1e3, le(0.5), le(0.99))
+}
+
 fn warnings(r: &mut Report, rec: &Recorder, pubs: &Publishers, out: &Outcome) {
     let cpu = &out.cpu;
     let bench_pct = cpu.bench_pct();
@@ -192,6 +221,7 @@ pub fn report(common: &Common, opts: &Fanout, host: &str, rec: &Recorder, pubs: 
     settings(&mut r, opts, window_s);
     deliveries(&mut r, rec, pubs, out, window_s);
     costs(&mut r, rec, out);
+    flush_passes(&mut r, out.cpu.flush_passes.as_ref());
     cluster(&mut r, rec, out);
     warnings(&mut r, rec, pubs, out);
     r
@@ -200,6 +230,45 @@ pub fn report(common: &Common, opts: &Fanout, host: &str, rec: &Recorder, pubs: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn passes(cumulative: &[u64], sum: f64) -> Buckets {
+        let bounds = [0.005, 0.007, 0.015, f64::INFINITY];
+        let count = *cumulative.last().unwrap();
+        Buckets { bounds: bounds[..cumulative.len()].to_vec(), cumulative: cumulative.to_vec(), sum, count }
+    }
+
+    fn json_of(p: Option<&Buckets>) -> String {
+        let mut r = Report::new(String::new());
+        flush_passes(&mut r, p);
+        r.json()
+    }
+
+    #[test]
+    fn the_flush_pass_line_and_fields() {
+        let p = passes(&[10, 300, 408, 412], 2.8016);
+        assert_eq!(flush_summary(&p), "412 passes, mean 6.8 ms, p50 ≤ 7 ms, p99 ≤ 15 ms");
+        assert_eq!(
+            json_of(Some(&p)),
+            r#"{"flush_passes":412,"flush_pass_mean_ms":6.8,"flush_pass_p50_le_ms":7,"flush_pass_p99_le_ms":15}"#
+        );
+        // The slowest beyond the last bound.
+        let slow = passes(&[0, 0, 1, 3], 2.0);
+        assert_eq!(flush_summary(&slow), "3 passes, mean 666.7 ms, p50 > 15 ms, p99 > 15 ms");
+        assert!(json_of(Some(&slow)).ends_with(r#""flush_pass_p50_le_ms":null,"flush_pass_p99_le_ms":null}"#));
+    }
+
+    #[test]
+    fn an_empty_or_unknown_window() {
+        let none = passes(&[0, 0, 0, 0], 0.0);
+        assert_eq!(flush_summary(&none), "0 passes to 64 or more walls in the window");
+        let empty =
+            r#"{"flush_passes":0,"flush_pass_mean_ms":null,"flush_pass_p50_le_ms":null,"flush_pass_p99_le_ms":null}"#;
+        assert_eq!(json_of(Some(&none)), empty);
+        assert_eq!(json_of(None), empty.replace(":0,", ":null,"));
+        let mut r = Report::new(String::new());
+        flush_passes(&mut r, None);
+        assert!(r.text().contains("  flush pass                  n/a\n"), "{}", r.text());
+    }
 
     #[test]
     fn the_warning_says_why_no_write_was_counted() {

@@ -28,15 +28,16 @@ impl Fleet {
         self.metrics_at = if targets.len() == self.nodes.len() { targets.to_vec() } else { Vec::new() };
     }
 
-    /// [`metrics::SOCKET_WRITES`] of the nodes together, asked of each node; why not, if not.
-    pub fn socket_writes(&self) -> Result<u64, String> {
+    /// [`metrics::SOCKET_WRITES`] and the flush passes of the nodes together, asked of each
+    /// node; why not, if not.
+    pub fn counted(&self) -> Result<metrics::Counted, String> {
         if self.shared_port && self.nodes.len() > 1 {
             return Err("the nodes share one port: /metrics cannot be asked of each node".to_string());
         }
         if self.metrics_at.len() != self.nodes.len() {
             return Err("no address to ask /metrics".to_string());
         }
-        metrics::socket_writes(&self.metrics_at)
+        metrics::counted(&self.metrics_at)
     }
 
     /// Whether this is a cluster (nodes with Redis), even of one node.
@@ -114,20 +115,17 @@ mod tests {
     #[test]
     fn metrics_are_asked_of_each_node_or_not_at_all() {
         let mut one = Fleet::single(attached());
-        assert_eq!(one.socket_writes(), Err("no address to ask /metrics".to_string()));
+        assert_eq!(one.counted(), Err("no address to ask /metrics".to_string()));
         one.aim_metrics(&[target(1)]);
         assert_eq!(one.metrics_at, [target(1)], "an attached server: --url's address");
         // Nothing listens on port 1 here: the reason names the address.
-        assert!(one.socket_writes().unwrap_err().starts_with("127.0.0.1:1: "));
+        assert!(one.counted().unwrap_err().starts_with("127.0.0.1:1: "));
         // Two nodes and one target (a shared port): no node can be asked apart.
         let mut two =
             Fleet { nodes: vec![attached(), attached()], redis: None, shared_port: true, metrics_at: Vec::new() };
         two.aim_metrics(&[target(1)]);
         assert!(two.metrics_at.is_empty());
-        assert_eq!(
-            two.socket_writes(),
-            Err("the nodes share one port: /metrics cannot be asked of each node".to_string())
-        );
+        assert_eq!(two.counted(), Err("the nodes share one port: /metrics cannot be asked of each node".to_string()));
         two.shared_port = false;
         two.aim_metrics(&[target(1), target(2)]);
         assert_eq!(two.metrics_at, [target(1), target(2)]);

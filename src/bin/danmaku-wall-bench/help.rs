@@ -126,7 +126,13 @@ OUTPUT:
     syscw of /proc/PID/io is (write and writev only, not send or sendmsg: none for a server
     that sends with send). The report says which: `(danmaku_socket_writes_total)` or
     `(syscw)`, JSON `server_writes_source`. Nodes sharing a port (--reuse-port) cannot be
-    asked apart: syscw then.
+    asked apart: syscw then. The same answers carry the server's danmaku_flush_pass_seconds
+    histogram (flush passes to 64 or more connections, first write to last: how long one
+    broadcast takes to reach every wall); from its buckets at the two marks, added over the
+    nodes, the `flush pass` line gives the passes in the window, their mean, and the upper
+    bounds of the buckets holding the median and the 99th percentile (`p99 <= 15 ms`; `> 1000
+    ms` beyond the last bucket). JSON: flush_passes, flush_pass_mean_ms, flush_pass_p50_le_ms,
+    flush_pass_p99_le_ms; n/a and null when a node lacks the histogram or with --reuse-port.
 
 EXIT STATUS:
     0 the run completed and every check passed; 1 the run could not be done (server not

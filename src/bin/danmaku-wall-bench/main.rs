@@ -8,13 +8,15 @@
 //!   the modes.
 //! - [`stats`]: the latency histogram and the token scan of the receive path.
 //! - [`procinfo`]: spawning (the kit's `ServerProcess`), pinning and measuring the server;
-//!   [`metrics`]: the server's own count of its write calls, from `GET /metrics`.
+//!   [`metrics`]: the server's own count of its write calls, from `GET /metrics`, and
+//!   [`buckets`]: its histogram of flush passes.
 //! - [`fleet`]: what is measured, one server or a cluster; [`cluster`]: `--redis-nodes`, the
 //!   nodes and their private Redis ([`redis`]).
 //! - [`report`]: figures defined once, rendered as text and JSON.
 //! - [`sock`]: local-port choice on loopback.
 
 mod args;
+mod buckets;
 mod client;
 mod cluster;
 mod fanout;

@@ -1,4 +1,5 @@
 //! The server's own count of its write calls: `danmaku_socket_writes_total` from `GET /metrics`
+//! (and, read in the same answer, its flush passes: [`crate::buckets`])
 //! (INTERFACE.md, "Operating it"; the server has it with `--metrics`, which `--spawn` passes).
 //! A server that writes with `send(2)`/`sendmsg(2)` shows none of those calls in
 //! `/proc/PID/io` (`syscw` counts `write(2)`/`writev(2)`), so this counter is the figure to
@@ -11,6 +12,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::buckets::{Buckets, FLUSH_PASS};
 use crate::client::Target;
 use crate::cluster::status_code;
 
@@ -50,7 +52,7 @@ pub fn sample_value(text: &str, name: &str) -> Result<u64, String> {
 }
 
 /// A whole, non-negative sample value as an integer.
-fn count(value: &str) -> Option<u64> {
+pub fn count(value: &str) -> Option<u64> {
     if let Ok(n) = value.parse::<u64>() {
         return Some(n);
     }
@@ -103,17 +105,33 @@ fn body_of(answer: &[u8]) -> Result<String, String> {
     }
 }
 
-/// [`SOCKET_WRITES`] of every node together, each asked at its own address; the first node
-/// that does not answer with it makes the whole figure unknown.
-pub fn socket_writes(nodes: &[Target]) -> Result<u64, String> {
+/// What the nodes' `/metrics` said at one mark, every node's figures added up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counted {
+    /// [`SOCKET_WRITES`].
+    pub socket_writes: u64,
+    /// [`FLUSH_PASS`], or why it is not known (a server without it still counts its writes).
+    pub flush_passes: Result<Buckets, String>,
+}
+
+/// [`SOCKET_WRITES`] and [`FLUSH_PASS`] of every node together, each node asked once at its
+/// own address; the first node that does not answer with the counter makes the whole reading
+/// unknown, and the first without the histogram the histogram.
+pub fn counted(nodes: &[Target]) -> Result<Counted, String> {
     if nodes.is_empty() {
         return Err("no node to ask".to_string());
     }
-    let mut total = 0u64;
+    let mut total = Counted { socket_writes: 0, flush_passes: Ok(Buckets::default()) };
     for node in nodes {
         let text = fetch(node, TIMEOUT)?;
         let n = sample_value(&text, SOCKET_WRITES).map_err(|why| format!("{}: {why}", node.addr))?;
-        total = total.saturating_add(n);
+        total.socket_writes = total.socket_writes.saturating_add(n);
+        if let Ok(sum) = &mut total.flush_passes {
+            let node_passes = Buckets::parse(&text, FLUSH_PASS).and_then(|b| sum.add(&b));
+            if let Err(why) = node_passes {
+                total.flush_passes = Err(format!("{}: {why}", node.addr));
+            }
+        }
     }
     Ok(total)
 }

@@ -87,6 +87,11 @@ fn answers_split_into_head_and_body() {
     assert_eq!(body_of(b"HTTP/1.1 200 OK\r\n\r\n\xff"), Err("the body is not UTF-8".into()));
 }
 
+/// The writes of every node together.
+fn socket_writes(nodes: &[Target]) -> Result<u64, String> {
+    counted(nodes).map(|c| c.socket_writes)
+}
+
 /// A one-shot HTTP server on a free port that answers `answer` in pieces of `piece` bytes,
 /// then closes; returns its target.
 fn one_shot(answer: &'static [u8], piece: usize) -> (Target, thread::JoinHandle<String>) {
@@ -133,6 +138,31 @@ fn every_node_must_answer_with_the_counter() {
     sa.join().unwrap();
     sb.join().unwrap();
     assert_eq!(socket_writes(&[]), Err("no node to ask".to_string()));
+}
+
+const WITH_PASSES: &[u8] = b"HTTP/1.1 200 OK\r\n\r\ndanmaku_socket_writes_total 5\n\
+    danmaku_flush_pass_seconds_bucket{le=\"0.005\"} 3\ndanmaku_flush_pass_seconds_bucket{le=\"+Inf\"} 4\n\
+    danmaku_flush_pass_seconds_sum 0.02\ndanmaku_flush_pass_seconds_count 4\n";
+
+#[test]
+fn the_flush_passes_of_every_node_add_up() {
+    let (a, sa) = one_shot(WITH_PASSES, 64);
+    let (b, sb) = one_shot(WITH_PASSES, 64);
+    let both = counted(&[a, b]).unwrap();
+    sa.join().unwrap();
+    sb.join().unwrap();
+    assert_eq!(both.socket_writes, 10);
+    let passes = both.flush_passes.unwrap();
+    assert_eq!((passes.cumulative.as_slice(), passes.count, passes.sum), (&[6, 8][..], 8, 0.04));
+    // A node without the histogram: the writes still count, the passes are unknown.
+    let (a, sa) = one_shot(WITH_PASSES, 64);
+    let (b, sb) = one_shot(b"HTTP/1.1 200 OK\r\n\r\ndanmaku_socket_writes_total 5\n", 64);
+    let mixed = counted(&[a, b.clone()]).unwrap();
+    sa.join().unwrap();
+    sb.join().unwrap();
+    assert_eq!(mixed.socket_writes, 10);
+    let why = format!("{}: no danmaku_flush_pass_seconds_bucket{{le=\"+Inf\"}} sample", b.addr);
+    assert_eq!(mixed.flush_passes, Err(why));
 }
 
 #[test]

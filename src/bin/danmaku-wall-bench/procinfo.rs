@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use danmaku_wall::kit::procfs::{machine_busy_seconds, rss_kib, self_cpu_seconds, write_calls};
 use danmaku_wall::kit::spawn::{ServerProcess, SpawnOptions};
 
+use crate::buckets::Buckets;
 use crate::fleet::Fleet;
-use crate::metrics::SOCKET_WRITES;
+use crate::metrics::{Counted, SOCKET_WRITES};
 
 /// The server being measured: started by us, or an existing process (`--pid`).
 pub struct Server {
@@ -112,6 +113,8 @@ pub struct CpuMark {
     /// [`SOCKET_WRITES`] of the nodes together, or why it is not known (only the marks of a
     /// measured window ask: [`opening`](Self::opening), [`closing`](Self::closing)).
     pub socket_writes: Result<u64, String>,
+    /// The nodes' flush passes ([`crate::buckets::FLUSH_PASS`]), asked with `socket_writes`.
+    pub flush_passes: Result<Buckets, String>,
     pub bench: f64,
     pub machine: Option<f64>,
 }
@@ -127,6 +130,7 @@ impl CpuMark {
             server,
             syscw: fleet.and_then(Fleet::write_calls),
             socket_writes: Err("not asked".to_string()),
+            flush_passes: Err("not asked".to_string()),
             bench: self_cpu_seconds(),
             machine: machine_busy_seconds(),
         }
@@ -135,19 +139,24 @@ impl CpuMark {
     /// The mark opening a measured window: the server's counters first, then the CPU figures
     /// (a slow `/metrics` answer delays the window, never lengthens it).
     pub fn opening(fleet: Option<&Fleet>) -> CpuMark {
-        let socket_writes = socket_writes(fleet);
-        CpuMark { socket_writes, ..CpuMark::now(fleet) }
+        let (socket_writes, flush_passes) = counted(fleet);
+        CpuMark { socket_writes, flush_passes, ..CpuMark::now(fleet) }
     }
 
     /// The mark closing a measured window: the CPU figures first, then the server's counters.
     pub fn closing(fleet: Option<&Fleet>) -> CpuMark {
         let mark = CpuMark::now(fleet);
-        CpuMark { socket_writes: socket_writes(fleet), ..mark }
+        let (socket_writes, flush_passes) = counted(fleet);
+        CpuMark { socket_writes, flush_passes, ..mark }
     }
 }
 
-fn socket_writes(fleet: Option<&Fleet>) -> Result<u64, String> {
-    fleet.ok_or_else(|| "no server measured".to_string())?.socket_writes()
+/// The server's write calls and flush passes, or why each is not known.
+fn counted(fleet: Option<&Fleet>) -> (Result<u64, String>, Result<Buckets, String>) {
+    match fleet.ok_or_else(|| "no server measured".to_string()).and_then(Fleet::counted) {
+        Ok(Counted { socket_writes, flush_passes }) => (Ok(socket_writes), flush_passes),
+        Err(why) => (Err(why.clone()), Err(why)),
+    }
 }
 
 /// Where a window's count of the server's write calls comes from.
@@ -202,6 +211,8 @@ pub struct CpuWindow {
     pub writes_source: Option<WritesSource>,
     /// Why the server's own counter was not used (`None` when it was).
     pub socket_writes_failure: Option<String>,
+    /// The flush passes in the window, when both marks have them.
+    pub flush_passes: Option<Buckets>,
     pub bench_cpu_s: f64,
     /// CPU seconds used by everything else on the machine (needs the server's figure).
     pub other_cpu_s: Option<f64>,
@@ -218,6 +229,10 @@ impl CpuWindow {
             server_writes: writes.map(|(n, _)| n),
             writes_source: writes.map(|(_, source)| source),
             socket_writes_failure,
+            flush_passes: match (&a.flush_passes, &b.flush_passes) {
+                (Ok(a), Ok(b)) => b.since(a).ok(),
+                _ => None,
+            },
             bench_cpu_s: (b.bench - a.bench).max(0.0),
             other_cpu_s: a
                 .machine
@@ -291,6 +306,23 @@ mod tests {
     }
 
     #[test]
+    fn the_flush_passes_of_the_window() {
+        let reading = |counts: [u64; 2], sum: f64| Buckets {
+            bounds: vec![0.005, f64::INFINITY],
+            cumulative: counts.to_vec(),
+            sum,
+            count: counts[1],
+        };
+        let a = CpuMark { flush_passes: Ok(reading([3, 4], 0.5)), ..mark(None, Ok(1)) };
+        let b = CpuMark { flush_passes: Ok(reading([10, 14], 1.5)), ..mark(None, Ok(2)) };
+        let w = CpuWindow::between(&a, &b).flush_passes.unwrap();
+        assert_eq!((w.cumulative, w.count, w.sum), (vec![7, 10], 10, 1.0));
+        let unknown = CpuMark { flush_passes: Err("no histogram".to_string()), ..mark(None, Ok(2)) };
+        assert_eq!(CpuWindow::between(&a, &unknown).flush_passes, None);
+        assert_eq!(CpuWindow::between(&unknown, &b).flush_passes, None);
+    }
+
+    #[test]
     fn counters_never_count_backwards() {
         assert_eq!(writes_between(&mark(None, Ok(9)), &mark(None, Ok(5))).0, Some((0, WritesSource::Metric)));
         assert_eq!(
@@ -309,5 +341,6 @@ mod tests {
         assert_eq!(CpuMark::now(None).socket_writes, Err("not asked".to_string()));
         assert_eq!(CpuMark::opening(None).socket_writes, Err("no server measured".to_string()));
         assert_eq!(CpuMark::closing(None).socket_writes, Err("no server measured".to_string()));
+        assert_eq!(CpuMark::closing(None).flush_passes, Err("no server measured".to_string()));
     }
 }

@@ -49,7 +49,7 @@ impl Value {
 /// One figure of a report.
 #[derive(Debug, Clone)]
 pub struct Figure {
-    /// The JSON key.
+    /// The JSON key; empty for lines of the text only.
     pub key: Cow<'static, str>,
     /// The text label; empty for figures that only the JSON carries (the run's settings).
     pub label: Cow<'static, str>,
@@ -93,6 +93,11 @@ impl Report {
         self.add(key, "", value, "")
     }
 
+    /// Adds a line of the text only (a summary of figures the JSON has one by one).
+    pub fn text_only(&mut self, label: &'static str, value: Value) -> &mut Self {
+        self.add("", label, value, "")
+    }
+
     pub fn warn_if(&mut self, cond: bool, what: impl FnOnce() -> String) -> &mut Self {
         if cond {
             self.warnings.push(what());
@@ -118,7 +123,7 @@ impl Report {
     /// One JSON object holding every figure.
     pub fn json(&self) -> String {
         let mut out = String::from("{");
-        for (i, f) in self.figures.iter().enumerate() {
+        for (i, f) in self.figures.iter().filter(|f| !f.key.is_empty()).enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -215,6 +220,7 @@ mod tests {
             .add("x", "ratio", Value::Num(1.23456, 2), "s")
             .add("none", "missing", Value::Missing, "KiB")
             .add("ok", "ok", Value::Flag(true), "")
+            .text_only("summary", Value::Text("text only".to_string()))
             .add("latency_ms", "latency", Value::latency(&h), "")
             .warn_if(true, || "careful".to_string());
         assert_eq!(
@@ -226,6 +232,7 @@ mod tests {
         assert!(text.contains("1,234\n") && text.contains("1.23 s\n") && text.contains("n/a\n"), "{text}");
         assert!(text.contains("p99 2.000 ms") && text.ends_with("WARNING: careful\n"), "{text}");
         assert!(!text.contains("fan"), "settings are JSON only: {text}");
+        assert!(text.contains("  summary") && text.contains("text only\n"), "{text}");
         let empty = Report::new(String::new());
         let mut e = empty;
         e.add("l", "l", Value::latency(&Histogram::default()), "");
