@@ -26,7 +26,7 @@ FLAGS:
         --history-ttl SECS        forget retained danmaku older than this [default: 120]
         --max-rooms N             rooms that may exist at once; a wall for a new room past it gets 503
                                   [default: 10000]
-        --flush-delay MS|auto     when output is written: auto keeps writing to walls to at most half
+        --flush-delay MS|auto     when output is written: auto keeps writing to walls to about half
                                   of the time when posts come often enough to share writes (a post
                                   waits up to 8 ms); 0 = at the end of every loop turn; MS = hold
                                   all output MS milliseconds [default: auto]

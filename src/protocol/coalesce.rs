@@ -11,15 +11,16 @@
 //! 1. Output holding no broadcast (responses, pongs, echoes) goes out at once, and so does a
 //!    flush to fewer than [`MIN_FANOUT`] connections: not worth a wait.
 //! 2. Output holding a broadcast waits so that flush passes take at most [`FLUSH_SHARE`]
-//!    (half) of the loop's time: the next pass starts no sooner than the last one ended plus
-//!    the time this one is predicted to take (the measured cost per connection written, times
-//!    the connections waiting), and never later than [`HOLD_CAP`] (8 ms) after the output was
+//!    (53%) of the loop's time: the next pass starts no sooner than the last one ended plus
+//!    `(1/share − 1)` × the time this one is predicted to take (the measured cost per
+//!    connection written, times the connections waiting), and never later than [`HOLD_CAP`]
+//!    (8 ms) after the output was
 //!    first seen: the hard bound. It waits only if more broadcasts are likely to join before
 //!    then: `rate × (due − now) ≥ MIN_GAIN` (½), where `rate` is the broadcasts per second,
 //!    exponentially weighted with a time constant of [`RATE_TAU`] (1 s); once begun, a hold
-//!    runs to its end. With 1000 walls written in about 7 ms a pass, that takes 70 posts/s or
+//!    runs to its end. With 1000 walls written in about 7 ms a pass, that takes 80 posts/s or
 //!    more: at 50/s nothing waits; at 200/s a pass of about three posts per wall starts every
-//!    14 ms, and the flush work is half of what one pass per post would cost.
+//!    13 ms, and the flush work is half of what one pass per post would cost.
 //! 3. Holds must pay: each finished hold adds the broadcasts it gathered, and the ones the
 //!    rate predicted for its length, to two sums that lose [`YIELD_DECAY`] (1/16) per hold.
 //!    Once [`EVIDENCE`] (8) broadcasts were predicted and fewer than a quarter of them came
@@ -36,8 +37,10 @@ use std::time::{Duration, Instant};
 /// the shell's poll wakes on whole milliseconds, so a hold ends up to 1 ms later).
 pub const HOLD_CAP: Duration = Duration::from_millis(8);
 
-/// The share of the loop's time flush passes may take while holds pay (rule 2).
-pub const FLUSH_SHARE: f64 = 0.5;
+/// The share of the loop's time flush passes may take while holds pay (rule 2). A little
+/// over half: at 200 posts/s to 1000 walls, half kept the CPU at 52% but the 99th
+/// percentile at 17-21 ms; 53% gave 53-54% and 15-19 ms (README, Performance).
+pub const FLUSH_SHARE: f64 = 0.53;
 
 /// The weight of the newest pass in the cost per connection written.
 pub const COST_WEIGHT: f64 = 0.25;

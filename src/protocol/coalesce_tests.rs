@@ -14,17 +14,31 @@ fn turn(t0: Instant, at: Duration, broadcasts: u32, dirty: usize) -> Turn {
 }
 
 /// An adaptive coalescer whose broadcast rate is `per_second` at `t0`, and whose last flush
-/// pass wrote [`WALLS`] connections in `pass_ms`, ending at `t0`.
-fn auto_at_rate(t0: Instant, per_second: f64, pass_ms: f64) -> Coalescer {
+/// pass, to [`WALLS`] connections, ended at `t0` and took as long as makes the next one to
+/// [`WALLS`] wait `gap_ms` (the pass is `gap_ms × share / (1 − share)` long).
+fn auto_at_rate(t0: Instant, per_second: f64, gap_ms: f64) -> Coalescer {
     let mut c = Coalescer::new(FlushPolicy::Auto);
     c.rate = per_second;
     c.rate_at = Some(t0);
-    c.passed(Pass { started: t0 - ms(pass_ms), ended: t0, connections: WALLS });
+    c.passed(Pass { started: t0 - ms(pass_ms(gap_ms)), ended: t0, connections: WALLS });
     c
 }
 
-/// A pass over 1000 walls on the machine the README measures on.
-const PASS_MS: f64 = 7.0;
+/// How long a pass must take for the next to wait `gap_ms`.
+fn pass_ms(gap_ms: f64) -> f64 {
+    gap_ms * FLUSH_SHARE / (1.0 - FLUSH_SHARE)
+}
+
+/// `d` holds until `due`, to the microsecond (gaps are computed in floating point).
+#[track_caller]
+fn assert_hold(d: Decision, due: Instant) {
+    let Decision::Hold(at) = d else { panic!("{d:?}, expected a hold until {due:?}") };
+    let off = if at > due { at - due } else { due - at };
+    assert!(off <= Duration::from_micros(1), "held until {at:?}, expected {due:?}");
+}
+
+/// The gap after a pass over 1000 walls on the machine the README measures on.
+const GAP_MS: f64 = 7.0;
 
 #[test]
 fn nothing_pending_is_idle_under_every_policy() {
@@ -63,7 +77,7 @@ fn fixed_delay_holds_from_the_first_queued_output() {
 fn urgent_flushes_under_every_policy() {
     let t0 = Instant::now();
     for policy in [FlushPolicy::Fixed(ms(100.0)), FlushPolicy::Auto] {
-        let mut c = auto_at_rate(t0, 1000.0, PASS_MS);
+        let mut c = auto_at_rate(t0, 1000.0, GAP_MS);
         c.policy = policy;
         assert!(matches!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(_)), "{policy:?}");
         let urgent = Turn { urgent: true, ..turn(t0, ms(0.1), 0, WALLS) };
@@ -72,61 +86,61 @@ fn urgent_flushes_under_every_policy() {
 }
 
 #[test]
-fn at_200_per_second_the_next_pass_waits_one_pass_length() {
-    // The last pass took 7 ms and ended at t0: the next starts no sooner than t0 + 7 ms.
+fn at_200_per_second_the_next_pass_waits_for_its_share() {
+    // The last pass ended at t0: the next starts no sooner than t0 + 7 ms.
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 200.0, PASS_MS);
-    let due = t0 + ms(PASS_MS);
-    assert_eq!(c.decide(turn(t0, ms(1.0), 1, WALLS)), Decision::Hold(due));
+    let mut c = auto_at_rate(t0, 200.0, GAP_MS);
+    let due = t0 + ms(GAP_MS);
+    assert_hold(c.decide(turn(t0, ms(1.0), 1, WALLS)), due);
     // A turn with only a pong in it changes nothing; nor does a second broadcast, nor a
     // moment when little time is left: a hold runs to its end.
-    assert_eq!(c.decide(turn(t0, ms(2.0), 0, WALLS)), Decision::Hold(due));
-    assert_eq!(c.decide(turn(t0, ms(4.0), 1, WALLS)), Decision::Hold(due));
-    assert_eq!(c.decide(turn(t0, ms(6.9), 0, WALLS)), Decision::Hold(due));
-    assert_eq!(c.decide(turn(t0, ms(PASS_MS), 0, WALLS)), Decision::Flush);
-    // The next batch waits for the pass that flush starts to be followed by as long again.
-    let (started, ended) = (t0 + ms(PASS_MS), t0 + ms(2.0 * PASS_MS));
+    assert_hold(c.decide(turn(t0, ms(2.0), 0, WALLS)), due);
+    assert_hold(c.decide(turn(t0, ms(4.0), 1, WALLS)), due);
+    assert_hold(c.decide(turn(t0, ms(6.9), 0, WALLS)), due);
+    assert_eq!(c.decide(turn(t0, ms(GAP_MS + 0.001), 0, WALLS)), Decision::Flush);
+    // The next batch waits for the pass that flush starts to be followed by its gap.
+    let (started, ended) = (t0 + ms(GAP_MS), t0 + ms(GAP_MS + pass_ms(GAP_MS)));
     c.passed(Pass { started, ended, connections: WALLS });
-    assert_eq!(c.decide(turn(t0, ms(15.0), 1, WALLS)), Decision::Hold(ended + ms(PASS_MS)));
+    assert_hold(c.decide(turn(t0, ms(15.0), 1, WALLS)), ended + ms(GAP_MS));
 }
 
 #[test]
 fn a_broadcast_long_after_the_last_pass_goes_at_once() {
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 200.0, PASS_MS);
-    assert_eq!(c.decide(turn(t0, ms(PASS_MS), 1, WALLS)), Decision::Flush);
+    let mut c = auto_at_rate(t0, 200.0, GAP_MS);
+    assert_eq!(c.decide(turn(t0, ms(GAP_MS + 0.001), 1, WALLS)), Decision::Flush);
     // 2 ms before the due time, 0.4 broadcasts are expected: not worth a wait.
-    let mut c = auto_at_rate(t0, 199.0, PASS_MS);
-    assert_eq!(c.decide(turn(t0, ms(PASS_MS - 2.0), 1, WALLS)), Decision::Flush);
+    let mut c = auto_at_rate(t0, 199.0, GAP_MS);
+    assert_eq!(c.decide(turn(t0, ms(GAP_MS - 2.0), 1, WALLS)), Decision::Flush);
 }
 
 #[test]
 fn the_wait_scales_with_the_connections_waiting_and_the_share() {
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 1000.0, PASS_MS);
+    let mut c = auto_at_rate(t0, 1000.0, GAP_MS);
     // 500 connections take half the pass: the gap is half as long.
-    let gap = PASS_MS / 2.0 * (1.0 / FLUSH_SHARE - 1.0);
-    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS / 2)), Decision::Hold(t0 + ms(gap)));
+    let gap = GAP_MS / 2.0;
+    assert_hold(c.decide(turn(t0, ms(0.0), 1, WALLS / 2)), t0 + ms(gap));
 }
 
 #[test]
 fn a_hold_never_lasts_longer_than_the_bound() {
     let t0 = Instant::now();
-    // Passes of 50 ms (ten thousand walls): the gap would be 50 ms; the bound is 8 ms...
+    // Passes of ten thousand walls: the gap would be 50 ms; the bound is 8 ms...
     let mut c = auto_at_rate(t0, 1e9, 50.0);
-    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
-    assert_eq!(c.decide(turn(t0, HOLD_CAP - ms(0.001), 0, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    assert_hold(c.decide(turn(t0, ms(0.0), 1, WALLS)), t0 + HOLD_CAP);
+    assert_hold(c.decide(turn(t0, HOLD_CAP - ms(0.001), 0, WALLS)), t0 + HOLD_CAP);
     assert_eq!(c.decide(turn(t0, HOLD_CAP, 0, WALLS)), Decision::Flush);
     // ...counted from when the output was first seen, whenever the last pass ended.
     let mut c = auto_at_rate(t0, 1e9, 50.0);
     c.last_pass_end = Some(t0 + ms(5.0));
-    assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Hold(t0 + HOLD_CAP));
+    assert_hold(c.decide(turn(t0, ms(0.0), 1, WALLS)), t0 + HOLD_CAP);
 }
 
 #[test]
 fn at_50_per_second_nothing_waits() {
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 50.0, PASS_MS);
+    let mut c = auto_at_rate(t0, 50.0, GAP_MS);
     assert_eq!(c.decide(turn(t0, ms(0.0), 1, WALLS)), Decision::Flush);
 }
 
@@ -134,15 +148,15 @@ fn at_50_per_second_nothing_waits() {
 fn the_expected_gain_threshold_is_one_half() {
     // rate × 7 ms crosses MIN_GAIN at 71.4 broadcasts per second (the new one included).
     let t0 = Instant::now();
-    let at = MIN_GAIN / ms(PASS_MS).as_secs_f64();
+    let at = MIN_GAIN / ms(GAP_MS).as_secs_f64();
     let one = 1.0 / RATE_TAU.as_secs_f64();
-    let first = |rate: f64| auto_at_rate(t0, rate, PASS_MS).decide(turn(t0, ms(0.0), 1, WALLS));
+    let first = |rate: f64| auto_at_rate(t0, rate, GAP_MS).decide(turn(t0, ms(0.0), 1, WALLS));
     assert_eq!(first(at - one - 0.01), Decision::Flush);
-    assert_eq!(first(at - one + 0.01), Decision::Hold(t0 + ms(PASS_MS)));
+    assert_hold(first(at - one + 0.01), t0 + ms(GAP_MS));
     // Later after the last pass less time is left, so more rate is needed: 200/s × 2.5 ms
     // (give or take the 0.45% the rate decays in 4.5 ms).
-    let at_later = |rate: f64| auto_at_rate(t0, rate, PASS_MS).decide(turn(t0, ms(4.5), 1, WALLS));
-    assert_eq!(at_later(203.0 - one), Decision::Hold(t0 + ms(PASS_MS)));
+    let at_later = |rate: f64| auto_at_rate(t0, rate, GAP_MS).decide(turn(t0, ms(4.5), 1, WALLS));
+    assert_hold(at_later(203.0 - one), t0 + ms(GAP_MS));
     assert_eq!(at_later(197.0 - one), Decision::Flush);
 }
 
@@ -163,7 +177,8 @@ fn no_hold_before_a_pass_was_measured() {
 #[test]
 fn the_cost_per_connection_is_weighted() {
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 0.0, 7.0);
+    let mut c = Coalescer::new(FlushPolicy::Auto);
+    c.passed(Pass { started: t0, ended: t0 + ms(7.0), connections: WALLS });
     assert_eq!(c.per_connection, Some(7e-6));
     c.passed(Pass { started: t0, ended: t0 + ms(11.0), connections: WALLS });
     let cost = c.per_connection.unwrap();
@@ -174,7 +189,7 @@ fn the_cost_per_connection_is_weighted() {
 #[test]
 fn output_without_broadcasts_goes_at_once() {
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 10_000.0, PASS_MS);
+    let mut c = auto_at_rate(t0, 10_000.0, GAP_MS);
     assert_eq!(c.decide(turn(t0, ms(0.0), 0, WALLS)), Decision::Flush);
 }
 
@@ -182,25 +197,26 @@ fn output_without_broadcasts_goes_at_once() {
 fn small_flushes_do_not_wait() {
     let t0 = Instant::now();
     // (At 10,000/s even the 0.45 ms that 64 connections take is worth a wait.)
-    assert_eq!(auto_at_rate(t0, 1e4, PASS_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT - 1)), Decision::Flush);
-    assert!(matches!(auto_at_rate(t0, 1e4, PASS_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), Decision::Hold(_)));
+    assert_eq!(auto_at_rate(t0, 1e4, GAP_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT - 1)), Decision::Flush);
+    assert!(matches!(auto_at_rate(t0, 1e4, GAP_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), Decision::Hold(_)));
 }
 
 /// Passes of 5 ms (gaps of 5 ms).
-const ROUND_PASS_MS: f64 = 5.0;
+const ROUND_GAP_MS: f64 = 5.0;
 
 /// Rounds of: a pass ends at `*t`, a broadcast comes at once, and if it is held, `gathered(i)`
 /// broadcasts join just before the hold ends; returns how many of `rounds` were held.
 fn hold_rounds(c: &mut Coalescer, t0: Instant, t: &mut Duration, rounds: u32, gathered: impl Fn(u32) -> u32) -> u32 {
     let mut held = 0;
-    let gap = ms(ROUND_PASS_MS);
+    let gap = ms(ROUND_GAP_MS);
     for i in 0..rounds {
-        c.passed(Pass { started: t0 + *t - gap, ended: t0 + *t, connections: WALLS });
+        c.passed(Pass { started: t0 + *t - ms(pass_ms(ROUND_GAP_MS)), ended: t0 + *t, connections: WALLS });
         let first = c.decide(turn(t0, *t, 1, WALLS));
-        if first == Decision::Hold(t0 + *t + gap) {
+        if let Decision::Hold(_) = first {
+            assert_hold(first, t0 + *t + gap);
             held += 1;
             assert_eq!(c.decide(turn(t0, *t + gap - ms(0.01), gathered(i), WALLS)), first);
-            assert_eq!(c.decide(turn(t0, *t + gap, 0, WALLS)), Decision::Flush);
+            assert_eq!(c.decide(turn(t0, *t + gap + ms(0.001), 0, WALLS)), Decision::Flush);
         } else {
             assert_eq!(first, Decision::Flush);
         }
@@ -213,7 +229,7 @@ fn hold_rounds(c: &mut Coalescer, t0: Instant, t: &mut Duration, rounds: u32, ga
 fn holds_that_gather_nothing_pause_holding() {
     // A closed-loop publisher at saturation: 1500/s, and nothing comes while we hold.
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 1500.0, ROUND_PASS_MS);
+    let mut c = auto_at_rate(t0, 1500.0, ROUND_GAP_MS);
     let mut t = ms(0.0);
     // 7.5 predicted per hold: the second hold brings the prediction past EVIDENCE.
     assert_eq!(hold_rounds(&mut c, t0, &mut t, 2, |_| 0), 2);
@@ -231,7 +247,7 @@ fn holds_that_gather_nothing_pause_holding() {
 fn holds_that_gather_what_the_rate_predicts_go_on() {
     // Open loop at 400/s: a hold of 5 ms predicts 2; each gathers 1 or 2 (at least a quarter).
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 400.0, ROUND_PASS_MS);
+    let mut c = auto_at_rate(t0, 400.0, ROUND_GAP_MS);
     let mut t = ms(0.0);
     for _ in 0..10 {
         c.rate = 400.0;
@@ -245,7 +261,7 @@ fn the_yield_threshold_is_a_quarter() {
     // 1000/s, 5 predicted per hold; gathering 1 each time is 1/5 (pauses), 2 is 2/5 (goes on).
     let t0 = Instant::now();
     for (gathered, holds) in [(1, 2), (2, 50)] {
-        let mut c = auto_at_rate(t0, 1000.0, ROUND_PASS_MS);
+        let mut c = auto_at_rate(t0, 1000.0, ROUND_GAP_MS);
         let mut t = ms(0.0);
         let mut held = 0;
         for _ in 0..50 {
@@ -281,7 +297,7 @@ fn a_hold_never_passes_the_bound() {
     // lengths: every hold ends by first-queued + HOLD_CAP, and a turn at or past it always
     // flushes.
     let t0 = Instant::now();
-    let mut c = auto_at_rate(t0, 300.0, PASS_MS);
+    let mut c = auto_at_rate(t0, 300.0, GAP_MS);
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move |n: u64| {
         rng ^= rng << 13;
