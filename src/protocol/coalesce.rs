@@ -12,11 +12,10 @@
 //!    flush to fewer than [`MIN_FANOUT`] connections: not worth a wait.
 //! 2. Output holding a broadcast waits so that flush passes take at most [`FLUSH_SHARE`]
 //!    (53%) of the loop's time: the next pass starts no sooner than the last one ended plus
-//!    `(1/share − 1)` × the time this one is predicted to take (the measured cost per
-//!    connection written, times the connections waiting), and never later than [`HOLD_CAP`]
-//!    (8 ms) after the output was
-//!    first seen: the hard bound. It waits only if more broadcasts are likely to join before
-//!    then: `rate × (due − now) ≥ MIN_GAIN` (½), where `rate` is the broadcasts per second,
+//!    `(1/share − 1)` × the time passes take (measured by the shell, weighted ¼ per pass):
+//!    after passes of 7 ms, 6.2 ms; never later than [`HOLD_CAP`] (8 ms) after the output
+//!    was first seen: the hard bound. It waits only if more broadcasts are likely to join
+//!    before then: `rate × (due − now) ≥ MIN_GAIN` (½), where `rate` is the broadcasts per second,
 //!    exponentially weighted with a time constant of [`RATE_TAU`] (1 s); once begun, a hold
 //!    runs to its end. With 1000 walls written in about 7 ms a pass, that takes 80 posts/s or
 //!    more: at 50/s nothing waits; at 200/s a pass of about three posts per wall starts every
@@ -37,13 +36,13 @@ use std::time::{Duration, Instant};
 /// the shell's poll wakes on whole milliseconds, so a hold ends up to 1 ms later).
 pub const HOLD_CAP: Duration = Duration::from_millis(8);
 
-/// The share of the loop's time flush passes may take while holds pay (rule 2). A little
-/// over half: at 200 posts/s to 1000 walls, half kept the CPU at 52% but the 99th
-/// percentile at 17-21 ms; 53% gave 53-54% and 15-19 ms (README, Performance).
+/// The share of the loop's time flush passes may take while holds pay (rule 2): a little
+/// over half, tuned at 200 posts/s to 1000 walls, where it gives about half a core with the
+/// 99th percentile under 20 ms (README, Performance).
 pub const FLUSH_SHARE: f64 = 0.53;
 
-/// The weight of the newest pass in the cost per connection written.
-pub const COST_WEIGHT: f64 = 0.25;
+/// The weight of the newest pass in the time passes take.
+pub const PASS_WEIGHT: f64 = 0.25;
 
 /// Hold only if at least this many more broadcasts are expected before the bound.
 pub const MIN_GAIN: f64 = 0.5;
@@ -142,9 +141,9 @@ pub struct Coalescer {
     gathered: f64,
     predicted: f64,
     paused_until: Option<Instant>,
-    /// Seconds a flush pass takes per connection written (weighted), and when the last
-    /// pass to at least [`MIN_FANOUT`] connections ended (rule 2).
-    per_connection: Option<f64>,
+    /// Seconds a flush pass to at least [`MIN_FANOUT`] connections takes (weighted), and
+    /// when the last one ended (rule 2).
+    pass_time: Option<f64>,
     last_pass_end: Option<Instant>,
 }
 
@@ -158,7 +157,7 @@ impl Coalescer {
             gathered: 0.0,
             predicted: 0.0,
             paused_until: None,
-            per_connection: None,
+            pass_time: None,
             last_pass_end: None,
         }
     }
@@ -211,14 +210,14 @@ impl Coalescer {
         }
     }
 
-    /// A flush pass is over (under every policy): rule 2 learns what a connection costs.
+    /// A flush pass is over (under every policy): rule 2 learns how long passes take.
     pub fn passed(&mut self, pass: Pass) {
         if pass.connections < MIN_FANOUT {
             return;
         }
-        let took = pass.ended.saturating_duration_since(pass.started).as_secs_f64() / pass.connections as f64;
-        self.per_connection = Some(match self.per_connection {
-            Some(cost) => cost + COST_WEIGHT * (took - cost),
+        let took = pass.ended.saturating_duration_since(pass.started).as_secs_f64();
+        self.pass_time = Some(match self.pass_time {
+            Some(time) => time + PASS_WEIGHT * (took - time),
             None => took,
         });
         self.last_pass_end = Some(pass.ended);
@@ -235,17 +234,17 @@ impl Coalescer {
         if let Some(hold) = batch.hold {
             return hold_until(now, hold.until);
         }
-        let Some(due) = self.due(turn.dirty, batch.since) else { return Decision::Flush };
+        let Some(due) = self.due(batch.since) else { return Decision::Flush };
         let expected = self.rate(now) * due.saturating_duration_since(now).as_secs_f64();
         if expected < MIN_GAIN { Decision::Flush } else { hold_until(now, due) }
     }
 
-    /// When a pass to `dirty` connections may start under rule 2: one predicted pass length
-    /// after the last pass ended (scaled by [`FLUSH_SHARE`]), at most [`HOLD_CAP`] after
-    /// `since`. `None` until a pass has been measured.
-    fn due(&self, dirty: usize, since: Instant) -> Option<Instant> {
-        let (cost, end) = (self.per_connection?, self.last_pass_end?);
-        let gap = (cost * dirty as f64 * (1.0 / FLUSH_SHARE - 1.0)).min(HOLD_CAP.as_secs_f64());
+    /// When the next pass may start under rule 2: the last pass's end plus the time passes
+    /// take × `(1/share − 1)`, at most [`HOLD_CAP`] after `since`. `None` until a pass has
+    /// been measured.
+    fn due(&self, since: Instant) -> Option<Instant> {
+        let (time, end) = (self.pass_time?, self.last_pass_end?);
+        let gap = (time * (1.0 / FLUSH_SHARE - 1.0)).min(HOLD_CAP.as_secs_f64());
         Some((end + Duration::from_secs_f64(gap)).min(since + HOLD_CAP))
     }
 

@@ -115,12 +115,16 @@ fn a_broadcast_long_after_the_last_pass_goes_at_once() {
 }
 
 #[test]
-fn the_wait_scales_with_the_connections_waiting_and_the_share() {
+fn the_wait_follows_the_weighted_pass_time_whatever_waits() {
     let t0 = Instant::now();
     let mut c = auto_at_rate(t0, 1000.0, GAP_MS);
-    // 500 connections take half the pass: the gap is half as long.
-    let gap = GAP_MS / 2.0;
-    assert_hold(c.decide(turn(t0, ms(0.0), 1, WALLS / 2)), t0 + ms(gap));
+    // A pass that makes a 9 ms gap moves the weighted one a quarter of the way: 7.5 ms.
+    c.passed(Pass { started: t0, ended: t0 + ms(pass_ms(9.0)), connections: WALLS / 2 });
+    let due = t0 + ms(pass_ms(9.0)) + ms(7.5);
+    assert_hold(c.decide(turn(t0, ms(pass_ms(9.0)), 1, WALLS / 2)), due);
+    // However many connections wait (the ones still to become dirty join in the hold).
+    let mut c = auto_at_rate(t0, 1000.0, GAP_MS);
+    assert_hold(c.decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), t0 + ms(GAP_MS));
 }
 
 #[test]
@@ -175,14 +179,14 @@ fn no_hold_before_a_pass_was_measured() {
 }
 
 #[test]
-fn the_cost_per_connection_is_weighted() {
+fn the_pass_time_is_weighted() {
     let t0 = Instant::now();
     let mut c = Coalescer::new(FlushPolicy::Auto);
     c.passed(Pass { started: t0, ended: t0 + ms(7.0), connections: WALLS });
-    assert_eq!(c.per_connection, Some(7e-6));
+    assert_eq!(c.pass_time, Some(0.007));
     c.passed(Pass { started: t0, ended: t0 + ms(11.0), connections: WALLS });
-    let cost = c.per_connection.unwrap();
-    assert!((cost - (7e-6 + COST_WEIGHT * 4e-6)).abs() < 1e-12, "{cost}");
+    let time = c.pass_time.unwrap();
+    assert!((time - (0.007 + PASS_WEIGHT * 0.004)).abs() < 1e-12, "{time}");
     assert_eq!(c.last_pass_end, Some(t0 + ms(11.0)));
 }
 
@@ -196,7 +200,6 @@ fn output_without_broadcasts_goes_at_once() {
 #[test]
 fn small_flushes_do_not_wait() {
     let t0 = Instant::now();
-    // (At 10,000/s even the 0.45 ms that 64 connections take is worth a wait.)
     assert_eq!(auto_at_rate(t0, 1e4, GAP_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT - 1)), Decision::Flush);
     assert!(matches!(auto_at_rate(t0, 1e4, GAP_MS).decide(turn(t0, ms(0.0), 1, MIN_FANOUT)), Decision::Hold(_)));
 }
