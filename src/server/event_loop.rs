@@ -5,7 +5,8 @@
 //! buffer → `on_bytes` (`dispatch.rs`) feeds them to the connection's `WsConn` → a complete
 //! message goes to the application ([`crate::app::App::message`]), which answers with actions
 //! → `perform` queues a broadcast's one shared frame on every member (`fan_out`) → at the end
-//! of the turn `flush` (`io.rs`) writes each connection's queue with one vectored write.
+//! of the turn the coalescer says flush or hold, and a flush pass (`flush_dirty`, `io.rs`)
+//! writes each connection's queue with one vectored write.
 
 use std::io;
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::rc::Rc;
 
-/// Most buffers handed to one `writev` (Linux's `IOV_MAX` is 1024).
+/// Most buffers handed to one vectored write (Linux's `IOV_MAX` is 1024).
 const MAX_IOVECS: usize = 256;
 
 /// A queue this short is written from a small array of slices.
@@ -116,7 +116,8 @@ impl OutQueue {
         Ok(Flushed::All)
     }
 
-    /// One `writev` of the first `N` chunks at most (the front one from where it was left).
+    /// One vectored write (`sendmsg` for a socket) of the first `N` chunks at most (the front
+    /// one from where it was left).
     fn write_vectored<W: Write, const N: usize>(&self, w: &mut W) -> io::Result<usize> {
         let mut slices = [IoSlice::new(&[]); N];
         let mut count = 0;
