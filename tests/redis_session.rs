@@ -228,7 +228,7 @@ fn ids(h: &cs::History) -> Vec<(u64, u64)> {
 #[test]
 fn publish_script_numbers_stores_and_publishes() {
     let redis = Redis::start(&[]);
-    let keys = RoomKeys::new("danmaku:", "main");
+    let keys = RoomKeys::new("danmaku:", 0, "main");
     let mut sub = Conn::ready(redis.port, config(), SessionRole::Subscriber);
     sub.session.subscribe(SubKind::Subscribe, &[keys.channel.as_bytes()], Instant::now());
     sub.pump_until(|e| e.len() == 1);
@@ -278,7 +278,7 @@ fn publish_script_numbers_stores_and_publishes() {
 #[test]
 fn moderation_events_share_the_history() {
     let redis = Redis::start(&[]);
-    let keys = RoomKeys::new("t:", "r");
+    let keys = RoomKeys::new("t:", 0, "r");
     let mut c = Conn::ready(redis.port, config(), SessionRole::Commands);
     for i in 1..=4 {
         c.script(&cs::publish(&keys, &POLICY, "E", &rest("x", NOW), NOW + i));
@@ -304,7 +304,7 @@ fn moderation_events_share_the_history() {
 #[test]
 fn history_is_capped_by_size_and_age() {
     let redis = Redis::start(&[]);
-    let keys = RoomKeys::new("t:", "cap");
+    let keys = RoomKeys::new("t:", 0, "cap");
     let small = HistoryPolicy { size: 3, age_ms: 10_000, key_ttl_secs: 60 };
     let mut c = Conn::ready(redis.port, config(), SessionRole::Commands);
     for i in 1..=5 {

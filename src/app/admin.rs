@@ -72,11 +72,16 @@ impl Admins {
     }
 
     pub fn send_all(&self, json: &str, actions: &mut Vec<Action>) {
-        if self.signed_in.is_empty() {
+        self.send_all_but(json, None, actions);
+    }
+
+    /// [`send_all`](Self::send_all), except to the admin `but` (whose request it answers).
+    pub fn send_all_but(&self, json: &str, but: Option<usize>, actions: &mut Vec<Action>) {
+        if self.signed_in.iter().all(|&t| Some(t) == but) {
             return;
         }
         let frame: Rc<[u8]> = text_frame(json).into();
-        for &to in &self.signed_in {
+        for &to in self.signed_in.iter().filter(|&&t| Some(t) != but) {
             actions.push(Action::Send { to, frame: Frame::Shared(frame.clone()) });
         }
     }
@@ -116,7 +121,7 @@ impl App {
             Ok(AdminRequest::Auth { .. }) => admin_msg::error_json("already signed in"),
             Ok(request) => {
                 let what = request.type_name();
-                match self.perform_everywhere(request, &raw, time, actions) {
+                match self.perform_everywhere(request, &raw, Some(token), time, actions) {
                     Ok(done) => {
                         log::info!("admin {}: {what} {done}", session.client);
                         admin_msg::ok_json(what)
@@ -145,7 +150,8 @@ impl App {
                 self.admins.signed_in.push(token);
                 log::info!("admin {} signed in", session.client);
                 let state = self.state_json(time);
-                return actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&state)) });
+                actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&state)) });
+                return self.send_waiting(token, actions);
             }
             Ok(AdminRequest::Auth { .. }) => "wrong token",
             _ => "the first message must be {\"type\":\"auth\",\"token\":...}",
@@ -186,13 +192,29 @@ impl App {
 
     fn room_state(&self, room: RoomId) -> Option<RoomState<'_>> {
         let r = self.wall.rooms.get(room)?;
-        Some(RoomState { room: &r.name, members: r.members().len(), last: r.last(), rules: r.rules })
+        // In a cluster, Redis numbers the danmaku and this node only delivers them.
+        let last = match &self.cluster {
+            Some(cluster) => cluster.last_id(&r.name).unwrap_or(0),
+            None => r.last(),
+        };
+        Some(RoomState { room: &r.name, members: r.members().len(), last, rules: r.rules })
     }
 
     fn state_json(&self, time: Time) -> String {
         let rooms: Vec<RoomState<'_>> = self.wall.rooms.iter().filter_map(|(id, _)| self.room_state(id)).collect();
         let bans = self.wall.bans.list(time.now, time.unix_ms);
         admin_msg::state_json(&rooms, self.wall.blocklist.phrases(), &bans)
+    }
+
+    /// After `state`: a `pending` entry for every post still waiting for review, here and (in a
+    /// cluster) on the other nodes, so an admin who signs in late or again sees them all.
+    fn send_waiting(&self, token: usize, actions: &mut Vec<Action>) {
+        let here =
+            self.wall.held.iter().map(|h| admin_msg::pending_json(&h.room, &h.key, &PostView::of(&h.post), h.from));
+        let elsewhere = self.wall.held_elsewhere.pending().map(ToString::to_string);
+        for json in here.chain(elsewhere) {
+            actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&json)) });
+        }
     }
 
     /// Tells the admins of a danmaku just broadcast.
@@ -209,10 +231,12 @@ impl App {
         self.pending_everywhere(&json, time);
     }
 
-    /// Carries out one admin request; `Ok` says what was done (for the audit line).
+    /// Carries out one admin request of admin `requester` (`None`: another node's); `Ok` says
+    /// what was done (for the audit line).
     pub(super) fn perform_admin(
         &mut self,
         request: AdminRequest,
+        requester: Option<usize>,
         time: Time,
         actions: &mut Vec<Action>,
     ) -> Result<String, String> {
@@ -240,10 +264,15 @@ impl App {
                 }
                 Ok(format!("{room} {seconds} s"))
             }
-            AdminRequest::Approve { room, key } => self.approve(&room, &key, time, actions),
+            AdminRequest::Approve { room, key } => {
+                let done = self.approve(&room, &key, time, actions)?;
+                self.decided_everywhere(&room, &key, true, requester, time, actions);
+                Ok(done)
+            }
             AdminRequest::Reject { room, key } => {
                 self.wall.held.reject(&room, &key)?;
                 self.unpin(&room);
+                self.decided_everywhere(&room, &key, false, requester, time, actions);
                 Ok(format!("{room} {key}"))
             }
             AdminRequest::Blocklist { add, remove } => self.edit_blocklist(&add, &remove, actions),

@@ -77,7 +77,7 @@ pub struct Cluster {
     pub(super) policy: HistoryPolicy,
     /// What a replay may queue on one connection (`--max-backlog`, minus room for `hello`).
     pub(super) replay_budget: usize,
-    config: RedisConfig,
+    pub(super) config: RedisConfig,
     where_: String,
     commands: Option<RedisSession>,
     subscriber: Option<RedisSession>,
@@ -103,7 +103,8 @@ pub struct Cluster {
     pub posts_accepted: u64,
     /// This node's name on the admin bus (and the prefix of its hold keys).
     pub node: String,
-    /// `PREFIX` + `admin`: where nodes tell each other of moderation (see `cluster_admin.rs`).
+    /// `PREFIX` + `admin:` + the database: where nodes tell each other of moderation (see
+    /// `cluster/admin.rs`).
     pub(super) admin_channel: String,
 }
 
@@ -120,7 +121,7 @@ impl Cluster {
             ..RedisConfig::default()
         };
         let where_ = format!("{}:{}/{}", url.host, url.port, url.db);
-        let admin_channel = format!("{prefix}admin");
+        let admin_channel = RoomKeys::admin_channel(&prefix, url.db);
         let mut cluster = Cluster {
             prefix,
             policy,
@@ -156,6 +157,18 @@ impl Cluster {
     /// Whether the fan-out may deliver to `token` (not while it waits for its `hello`).
     pub fn delivers_to(&self, token: usize) -> bool {
         !matches!(self.walls.get(token), Some(Some((_, false))))
+    }
+
+    /// The id of the latest danmaku this node delivered in room `name` (for the admins'
+    /// `last`); `None` for a room without walls here.
+    pub fn last_id(&self, name: &str) -> Option<u64> {
+        self.rooms.get(name).map(RoomSync::last_id)
+    }
+
+    /// The rooms where a danmaku was delivered since the last call (their `room` entries
+    /// changed).
+    pub fn take_advanced(&mut self) -> Vec<RoomId> {
+        self.rooms.values_mut().filter_map(|r| r.take_advanced().then_some(r.id)).collect()
     }
 
     /// A fresh epoch candidate: the scripts store it only when the room has no epoch.
@@ -205,7 +218,7 @@ impl Cluster {
         }
         let json = danmaku::broadcast_json(0, &post.danmaku, time.unix_ms);
         let Some(rest) = cs::danmaku_rest(&json) else { return };
-        let keys = RoomKeys::new(&self.prefix, name);
+        let keys = RoomKeys::new(&self.prefix, self.config.db, name);
         let candidate = self.candidate();
         let call = cs::publish(&keys, &self.policy, &candidate, rest, time.unix_ms);
         let reference = post.reference.clone();
@@ -232,8 +245,8 @@ impl Cluster {
         }
         let name: Rc<str> = name.into();
         self.walls[token] = Some((name.clone(), false));
-        let prefix = self.prefix.clone();
-        let room = self.rooms.entry(name.clone()).or_insert_with(|| RoomSync::new(&prefix, &name, member.room));
+        let keys = RoomKeys::new(&self.prefix, self.config.db, &name);
+        let room = self.rooms.entry(name.clone()).or_insert_with(|| RoomSync::new(keys, &name, member.room));
         room.add_joiner(token, resume.0, resume.1);
         let fresh = room.members == 1;
         let channel = room.keys.channel.clone();

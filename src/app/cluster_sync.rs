@@ -63,6 +63,8 @@ pub struct RoomSync {
     /// Epochs this room had before (their late messages are ignored).
     retired: Vec<Rc<str>>,
     last: Option<Position>,
+    /// The latest id the admins were told of (see [`RoomSync::take_advanced`]).
+    reported: u64,
     /// The tag of the read in flight.
     pub(super) reading: Option<u64>,
     /// Another read is wanted once this one is back.
@@ -75,17 +77,18 @@ pub struct RoomSync {
 }
 
 impl RoomSync {
-    pub(super) fn new(prefix: &str, name: &Rc<str>, id: RoomId) -> RoomSync {
+    pub(super) fn new(keys: RoomKeys, name: &Rc<str>, id: RoomId) -> RoomSync {
         RoomSync {
             name: name.clone(),
             id,
-            keys: RoomKeys::new(prefix, name),
+            keys,
             tokens: Vec::new(),
             members: 0,
             subscribed: false,
             epoch: None,
             retired: Vec::new(),
             last: None,
+            reported: 0,
             reading: None,
             again: false,
             joiners: Vec::new(),
@@ -105,6 +108,17 @@ impl RoomSync {
         self.tokens.retain(|&t| t != token);
         self.joiners.retain(|j| j.token != token);
         self.members = self.tokens.len();
+    }
+
+    /// The id of the latest danmaku delivered here (0: none yet).
+    pub(super) fn last_id(&self) -> u64 {
+        self.last.map_or(0, |p| p.id)
+    }
+
+    /// Whether a danmaku was delivered since the last call: the admins' `room` entry changed.
+    pub(super) fn take_advanced(&mut self) -> bool {
+        let last = self.last_id();
+        std::mem::replace(&mut self.reported, last) != last
     }
 
     /// Where the next read starts: the earliest point anyone here still needs.
@@ -209,7 +223,7 @@ impl Cluster {
     }
 
     pub(super) fn on_subscribed(&mut self, channel: &[u8], time: Time) {
-        let Some(name) = RoomKeys::room_of_channel(&self.prefix, channel) else { return };
+        let Some(name) = RoomKeys::room_of_channel(&self.prefix, self.config.db, channel) else { return };
         let Some(room) = self.rooms.get_mut(name) else { return };
         room.subscribed = true;
         let name = room.name.clone();
@@ -218,7 +232,7 @@ impl Cluster {
 
     /// A message on a room's channel.
     pub(super) fn on_live(&mut self, channel: &[u8], payload: &[u8], time: Time, actions: &mut Vec<Action>) {
-        let Some(name) = RoomKeys::room_of_channel(&self.prefix, channel) else { return };
+        let Some(name) = RoomKeys::room_of_channel(&self.prefix, self.config.db, channel) else { return };
         let Some(room) = self.rooms.get_mut(name) else { return };
         let Some(message) = cs::parse_live(payload) else {
             log::warn!("ignored a malformed message on {}", String::from_utf8_lossy(channel));

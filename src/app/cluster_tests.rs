@@ -9,7 +9,7 @@ use crate::wall::danmaku::parse_post;
 use crate::wall::history::HistoryLimits;
 use crate::wall::room::Rooms;
 
-const CHANNEL: &str = "danmaku:{r}:live";
+const CHANNEL: &str = "danmaku:{r}:live:0";
 
 fn bulk(s: &str) -> String {
     format!("${}\r\n{s}\r\n", s.len())

@@ -245,6 +245,11 @@ impl App {
     pub fn tick(&mut self, now: Instant, actions: &mut Vec<Action>) {
         self.wall.rooms.expire(now);
         self.wall.bans.purge(now);
+        if let Some(cluster) = &mut self.cluster {
+            for room in cluster.take_advanced() {
+                self.admins.room_changed(room);
+            }
+        }
         self.admin_tick(now, actions);
     }
 

@@ -7,13 +7,16 @@
 //! - `ban`, `hold`, `lock`, `slow`, `blocklist`: applied here at once (the admin's reply says
 //!   how it went), then sent to every other node, which applies it too.
 //! - `approve`, `reject`: a held post waits on the node that took it; its key starts with that
-//!   node's name. A key of another node is sent there and answered `ok` (the other node logs
-//!   a key that was decided meanwhile); one of ours is decided here.
+//!   node's name. A key of another node that the bus announced as waiting (and not yet as
+//!   decided) is sent there and answered `ok`; any other key of another node gets the error of
+//!   an unknown key, as one of ours does. The node that decides a post tells every admin but
+//!   the one who asked, on every node: `{"type":"decided",...}` on the bus.
 
 use super::cluster::admin::Bus;
 use super::{Action, App, Time};
 use crate::protocol::cluster_script::EventAction;
-use crate::wall::admin_msg::{self, AdminRequest};
+use crate::wall::admin_msg::{self, AdminRequest, ReviewNews};
+use crate::wall::moderation::hold::UNKNOWN_KEY;
 
 impl App {
     /// Carries out one admin request here and, in a cluster, everywhere it must apply.
@@ -21,11 +24,12 @@ impl App {
         &mut self,
         request: AdminRequest,
         raw: &str,
+        requester: Option<usize>,
         time: Time,
         actions: &mut Vec<Action>,
     ) -> Result<String, String> {
         if self.cluster.is_none() {
-            return self.perform_admin(request, time, actions);
+            return self.perform_admin(request, requester, time, actions);
         }
         let event = match &request {
             AdminRequest::Delete { room, id } => Some((room, admin_msg::delete_json(*id), EventAction::Delete(*id))),
@@ -37,15 +41,26 @@ impl App {
             return Ok(room.clone());
         }
         let foreign_key = match &request {
-            AdminRequest::Approve { key, .. } | AdminRequest::Reject { key, .. } => !self.wall.held.is_own_key(key),
-            _ => false,
+            AdminRequest::Approve { room, key } | AdminRequest::Reject { room, key }
+                if !self.wall.held.is_own_key(key) =>
+            {
+                Some((room.clone(), key.clone(), matches!(request, AdminRequest::Approve { .. })))
+            }
+            _ => None,
         };
         let decided_here = matches!(request, AdminRequest::Approve { .. } | AdminRequest::Reject { .. });
-        let done = if foreign_key {
-            "(held on another node: sent there)".to_string()
-        } else {
-            self.perform_admin(request, time, actions)?
+        let done = match &foreign_key {
+            Some((room, key, approved)) => {
+                if !self.wall.held_elsewhere.remove(room, key) {
+                    return Err(UNKNOWN_KEY.to_string());
+                }
+                // This node's other admins hear of it now; its node tells everyone else.
+                self.admins.send_all_but(&admin_msg::decided_json(room, key, *approved), requester, actions);
+                "(held on another node: sent there)".to_string()
+            }
+            None => self.perform_admin(request, requester, time, actions)?,
         };
+        let foreign_key = foreign_key.is_some();
         if (foreign_key || !decided_here)
             && let Some(cluster) = self.cluster.as_mut()
         {
@@ -69,10 +84,43 @@ impl App {
         if !applies {
             return;
         }
-        match self.perform_admin(request, time, actions) {
+        match self.perform_admin(request, None, time, actions) {
             Ok(done) => log::info!("admin on another node: {what} {done}"),
             Err(why) => log::warn!("admin request from another node not applied: {what}: {why}"),
         }
+    }
+
+    /// A held post of this node was approved or rejected: every admin but `requester` hears of
+    /// it, on every node (the bus entry also takes it off the other nodes' [`HeldElsewhere`]).
+    ///
+    /// [`HeldElsewhere`]: crate::wall::moderation::elsewhere::HeldElsewhere
+    pub(super) fn decided_everywhere(
+        &mut self,
+        room: &str,
+        key: &str,
+        approved: bool,
+        requester: Option<usize>,
+        time: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        let json = admin_msg::decided_json(room, key, approved);
+        self.admins.send_all_but(&json, requester, actions);
+        if let Some(cluster) = self.cluster.as_mut() {
+            cluster.bus_send(Bus::Feed, &json, time.now);
+        }
+    }
+
+    /// A feed entry for this node's admins: a post numbered here, or another node's entry
+    /// from the bus. Another node's `pending` is remembered (for admins who sign in later,
+    /// and to know its key); its `decided` forgets it, and is passed on only if this node still
+    /// had it (so not twice to the admins here when one of them decided it).
+    pub fn to_admins(&mut self, json: &str, actions: &mut Vec<Action>) {
+        match admin_msg::review_news(json) {
+            Some(ReviewNews::Pending { room, key }) => self.wall.held_elsewhere.add(room, key, json.to_string()),
+            Some(ReviewNews::Decided { room, key }) if !self.wall.held_elsewhere.remove(&room, &key) => return,
+            _ => {}
+        }
+        self.admins.send_all(json, actions);
     }
 
     /// A held post's `pending` entry goes to the other nodes' admins too.

@@ -18,7 +18,11 @@
 //! - `P{R}:history`, a stream. Entry id `N-0` is danmaku `N`; `N-k` (k ≥ 1) is the k-th
 //!   moderation event after danmaku `N` was the latest. Fields: `t` (unix ms), `j` (the JSON
 //!   frame sent to walls).
-//! - `P{R}:live`, the pub/sub channel. Message: `EPOCH|N-k|JSON`.
+//! - `P{R}:live:D`, the pub/sub channel, `D` the database number. Message: `EPOCH|N-k|JSON`.
+//!   Keys belong to the database `SELECT` chose, but pub/sub does not: Redis documentation,
+//!   "Pub/Sub", "Database & Scoping": "Pub/Sub has no relation to the key space ... Publishing on
+//!   db 10, will be heard by a subscriber on db 1." The number in the name keeps nodes on
+//!   different databases apart, as keys are.
 
 use crate::wire::resp::Value;
 
@@ -40,19 +44,26 @@ pub struct RoomKeys {
 
 impl RoomKeys {
     /// `prefix` must not contain `{` (Redis Cluster hashes the first `{...}` of a key); room
-    /// names are letters, digits, `-` and `_` (the contract), so `{room}` is the hash tag.
-    pub fn new(prefix: &str, room: &str) -> RoomKeys {
+    /// names are letters, digits, `-` and `_` (the contract), so `{room}` is the hash tag. `db`
+    /// is the database the keys live in; it names the channel (see the module documentation).
+    pub fn new(prefix: &str, db: u32, room: &str) -> RoomKeys {
         RoomKeys {
             meta: format!("{prefix}{{{room}}}:meta"),
             history: format!("{prefix}{{{room}}}:history"),
-            channel: format!("{prefix}{{{room}}}:live"),
+            channel: format!("{prefix}{{{room}}}:live:{db}"),
         }
     }
 
-    /// The room of a channel name made by [`RoomKeys::new`] with `prefix`.
-    pub fn room_of_channel<'a>(prefix: &str, channel: &'a [u8]) -> Option<&'a str> {
-        let rest = channel.strip_prefix(prefix.as_bytes())?.strip_prefix(b"{")?.strip_suffix(b"}:live")?;
+    /// The room of a channel name made by [`RoomKeys::new`] with `prefix` and `db`.
+    pub fn room_of_channel<'a>(prefix: &str, db: u32, channel: &'a [u8]) -> Option<&'a str> {
+        let rest = channel.strip_prefix(prefix.as_bytes())?.strip_prefix(b"{")?;
+        let rest = rest.strip_suffix(format!("}}:live:{db}").as_bytes())?;
         std::str::from_utf8(rest).ok()
+    }
+
+    /// The admin bus of the nodes sharing `prefix` and `db` (see `app::cluster::admin`).
+    pub fn admin_channel(prefix: &str, db: u32) -> String {
+        format!("{prefix}admin:{db}")
     }
 }
 

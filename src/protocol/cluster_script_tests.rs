@@ -11,18 +11,35 @@ const POLICY: HistoryPolicy = HistoryPolicy { size: 1000, age_ms: 120_000, key_t
 
 #[test]
 fn key_names_share_the_room_hash_tag() {
-    let k = RoomKeys::new("danmaku:", "main");
+    let k = RoomKeys::new("danmaku:", 0, "main");
     assert_eq!(k.meta, "danmaku:{main}:meta");
     assert_eq!(k.history, "danmaku:{main}:history");
-    assert_eq!(k.channel, "danmaku:{main}:live");
-    assert_eq!(RoomKeys::room_of_channel("danmaku:", b"danmaku:{a-b_1}:live"), Some("a-b_1"));
-    assert_eq!(RoomKeys::room_of_channel("danmaku:", b"other:{a}:live"), None);
-    assert_eq!(RoomKeys::room_of_channel("danmaku:", b"danmaku:{a}:meta"), None);
+    assert_eq!(k.channel, "danmaku:{main}:live:0");
+    assert_eq!(RoomKeys::room_of_channel("danmaku:", 0, b"danmaku:{a-b_1}:live:0"), Some("a-b_1"));
+    assert_eq!(RoomKeys::room_of_channel("danmaku:", 0, b"other:{a}:live:0"), None);
+    assert_eq!(RoomKeys::room_of_channel("danmaku:", 0, b"danmaku:{a}:meta"), None);
+}
+
+/// Pub/sub ignores `SELECT` (Redis documentation, "Pub/Sub", "Database & Scoping"), so the
+/// database is in the channel names: nodes on database 1 never hear database 0's rooms or
+/// admin bus, and the other way round.
+#[test]
+fn channels_name_the_database() {
+    let (zero, one) = (RoomKeys::new("danmaku:", 0, "main"), RoomKeys::new("danmaku:", 1, "main"));
+    assert_eq!(zero.meta, one.meta, "keys are per database already");
+    assert_eq!(one.channel, "danmaku:{main}:live:1");
+    assert_ne!(zero.channel, one.channel);
+    assert_eq!(RoomKeys::room_of_channel("danmaku:", 1, zero.channel.as_bytes()), None);
+    assert_eq!(RoomKeys::room_of_channel("danmaku:", 0, one.channel.as_bytes()), None);
+    assert_eq!(RoomKeys::room_of_channel("danmaku:", 12, b"danmaku:{main}:live:1"), None);
+    assert_eq!(RoomKeys::room_of_channel("danmaku:", 1, b"danmaku:{main}:live:12"), None);
+    assert_eq!(RoomKeys::admin_channel("danmaku:", 0), "danmaku:admin:0");
+    assert_ne!(RoomKeys::admin_channel("danmaku:", 0), RoomKeys::admin_channel("danmaku:", 1));
 }
 
 #[test]
 fn call_arguments() {
-    let k = RoomKeys::new("p:", "r");
+    let k = RoomKeys::new("p:", 0, "r");
     let call = publish(&k, &POLICY, "E1", ",\"msg\":\"hi\"}", 1700);
     let eval = call.eval();
     assert_eq!(eval[0], b"EVAL");
@@ -40,7 +57,7 @@ fn call_arguments() {
             b"1000",
             b"120000",
             b"86400",
-            b"p:{r}:live"
+            b"p:{r}:live:0"
         ]
     );
     let sha = call.evalsha();

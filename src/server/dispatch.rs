@@ -160,7 +160,7 @@ impl Server {
                         cluster.admit(to);
                     }
                 }
-                Action::ToAdmins(json) => self.app.admins.send_all(&json, &mut more),
+                Action::ToAdmins(json) => self.app.to_admins(&json, &mut more),
                 Action::FromNodes(json) => self.app.from_nodes(&json, time(now), &mut more),
             }
         }

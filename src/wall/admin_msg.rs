@@ -1,6 +1,6 @@
 //! The admin channel's messages (the contract's "Moderation (`/admin`)" section): requests an
 //! admin sends on `/admin/ws`, parsed and checked here, and the JSON the server sends back (to
-//! admins: `state`, `room`, `post`, `pending`, `ok`, `error`; to walls and posters: `delete`,
+//! admins: `state`, `room`, `post`, `pending`, `decided`, `ok`, `error`; to walls and posters: `delete`,
 //! `clear`, `held`). Strings are written by [`json::write_string`], the one JSON encoder.
 
 use std::net::IpAddr;
@@ -274,6 +274,43 @@ pub fn pending_json(room: &str, key: &str, post: &PostView<'_>, from: IpAddr) ->
     put_str(&mut out, "from", &from.to_canonical().to_string());
     out.push('}');
     out
+}
+
+/// `{"type":"decided","room":R,"key":K,"approved":BOOL}`: a held post was approved or rejected
+/// (by another admin, or on another node). Not in the contract's feed list: an addition, so
+/// that every admin page takes the `.pending` entry away (the deciding admin's page does so
+/// on its own, and its request gets `ok` instead).
+pub fn decided_json(room: &str, key: &str, approved: bool) -> String {
+    let mut out = String::from("{\"type\":\"decided\"");
+    put_str(&mut out, "room", room);
+    put_str(&mut out, "key", key);
+    put_raw(&mut out, "approved", approved);
+    out.push('}');
+    out
+}
+
+/// A feed entry from another node that changes what is waiting for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewNews {
+    /// A `pending` entry: the post `key` waits in `room` (on that node).
+    Pending { room: String, key: String },
+    /// A `decided` entry: it does not wait any more.
+    Decided { room: String, key: String },
+}
+
+/// What a feed entry (as [`pending_json`] or [`decided_json`] wrote it) says about review;
+/// `None` for every other entry, or one that does not parse.
+pub fn review_news(json: &str) -> Option<ReviewNews> {
+    if !json.starts_with("{\"type\":\"pending\"") && !json.starts_with("{\"type\":\"decided\"") {
+        return None; // the common case, a `post`, is not parsed at all
+    }
+    let v = json::parse(json, MAX_JSON_DEPTH).ok()?;
+    let (room, key) = (room(&v).ok()?, key(&v).ok()?);
+    match v.get("type") {
+        Some(Value::String(t)) if t == "pending" => Some(ReviewNews::Pending { room, key }),
+        Some(Value::String(t)) if t == "decided" => Some(ReviewNews::Decided { room, key }),
+        _ => None,
+    }
 }
 
 /// `{"type":"ok","request":TYPE}`

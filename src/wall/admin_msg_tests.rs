@@ -191,3 +191,21 @@ fn every_frame_is_json_the_parser_reads_back() {
         assert!(json::parse(&text, 4).is_ok(), "{text}");
     }
 }
+
+#[test]
+fn decided_golden_and_review_news_read_back() {
+    assert_eq!(
+        decided_json("main", "n1-p3", true),
+        r#"{"type":"decided","room":"main","key":"n1-p3","approved":true}"#
+    );
+    let pending = pending_json("main", "p9", &POST, ip("10.0.0.1"));
+    assert_eq!(review_news(&pending), Some(ReviewNews::Pending { room: "main".into(), key: "p9".into() }));
+    let decided = decided_json("r", "k", false);
+    assert_eq!(review_news(&decided), Some(ReviewNews::Decided { room: "r".into(), key: "k".into() }));
+    // Everything else is no news: posts, malformed or incomplete entries, a bad room name.
+    assert_eq!(review_news(&post_json("main", 1, &POST, 2, ip("10.0.0.1"))), None);
+    assert_eq!(review_news(r#"{"type":"pending","room":"main"}"#), None);
+    assert_eq!(review_news(r#"{"type":"pending","room":"a b","key":"k"}"#), None);
+    assert_eq!(review_news(r#"{"type":"decided","room":"r","key":"k""#), None);
+    assert_eq!(review_news(r#"{"type":"pendingx","room":"r","key":"k"}"#), None);
+}

@@ -23,6 +23,7 @@ use crate::wire::frame::{self, Opcode};
 use blocklist::Blocklist;
 use danmaku::{Danmaku, Refused};
 use moderation::bans::{Bans, muted_reason};
+use moderation::elsewhere::HeldElsewhere;
 use moderation::hold::{Held, HoldQueue};
 use moderation::rules::LOCKED_REASON;
 use moderation::slow::{SlowMode, slow_reason};
@@ -76,11 +77,21 @@ pub struct Wall {
     pub bans: Bans,
     pub slow: SlowMode,
     pub held: HoldQueue<Danmaku>,
+    /// In a cluster: what the other nodes hold for review.
+    pub held_elsewhere: HeldElsewhere,
 }
 
 impl Wall {
     pub fn new(rooms: Rooms, rate: u32, blocklist: Blocklist) -> Self {
-        Wall { rooms, blocklist, rate, bans: Bans::default(), slow: SlowMode::default(), held: HoldQueue::default() }
+        Wall {
+            rooms,
+            blocklist,
+            rate,
+            bans: Bans::default(),
+            slow: SlowMode::default(),
+            held: HoldQueue::default(),
+            held_elsewhere: HeldElsewhere::default(),
+        }
     }
 
     /// Connection `token` from `client` joins the room `name`.

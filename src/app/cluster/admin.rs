@@ -3,8 +3,8 @@
 //! - `delete` and `clear` go through the room's history in Redis (the `EVENT` script), so every
 //!   node's walls get them on the room's channel, in order with the danmaku, and a resume on
 //!   any node replays them.
-//! - Everything else travels on the admin bus, the channel `PREFIX` + `admin` every node
-//!   subscribes to: feed entries (`post`, `pending`) for every node's admins, and the requests
+//! - Everything else travels on the admin bus, the channel `PREFIX` + `admin:` + the database
+//!   number, which every node subscribes to: feed entries (`post`, `pending`) for every node's admins, and the requests
 //!   that change shared rules (`ban`, `hold`, `lock`, `slow`, `blocklist`, and `approve` /
 //!   `reject` of a post held on another node). A message is `NODE|feed|JSON` or
 //!   `NODE|op|JSON`; a node acts on its own requests at once and ignores its own echoes.
@@ -77,7 +77,7 @@ impl Cluster {
         if !self.up {
             return Err(super::UNAVAILABLE.to_string());
         }
-        let keys = RoomKeys::new(&self.prefix, name);
+        let keys = RoomKeys::new(&self.prefix, self.config.db, name);
         let candidate = self.candidate();
         let call = cs::event(&keys, &self.policy, &candidate, json, action, time.unix_ms);
         match self.command(&call, Pending::Note("a delete or clear"), time.now) {

@@ -7,6 +7,7 @@
 
 pub mod auth_limit;
 pub mod bans;
+pub mod elsewhere;
 pub mod hold;
 pub mod rules;
 pub mod slow;
