@@ -63,6 +63,10 @@ pub fn state_after_auth_lists_rooms_blocklist_and_bans() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// delete and clear
+// ---------------------------------------------------------------------------------------------
+
 pub fn delete_reaches_walls_and_is_replayed_as_an_event_not_as_the_danmaku() {
     let m = Moderated::start(&[]);
     let addr = m.addr();
@@ -120,6 +124,10 @@ pub fn clear_reaches_walls_and_nothing_before_it_is_replayed() {
     assert_danmaku(&replay[1], 4, "after");
     admin.ok(r#"{"type":"clear","room":"nobody-here"}"#);
 }
+
+// ---------------------------------------------------------------------------------------------
+// ban, slow, lock
+// ---------------------------------------------------------------------------------------------
 
 pub fn ban_mutes_an_address_until_lifted_or_expired() {
     let m = Moderated::start(&[]);
