@@ -2,108 +2,33 @@
 //! by the reference Prometheus parser (tests/tools/check_metrics.sh) with counters that move
 //! and gauges that return to zero, `/healthz`, `/settings.json`, `/qr.svg`, and whose address
 //! counts behind `--trust-proxy` (and without it, whatever `X-Forwarded-For` says).
+//!
+//! The helpers are in modules named for what they handle: [`support`] (the admin socket),
+//! [`exposition`] (`/metrics` and the traffic that moves it), [`forwarded`] (members behind
+//! a proxy).
 
+#[path = "../common/mod.rs"]
 mod common;
 
-use std::net::SocketAddr;
+mod exposition;
+mod forwarded;
+mod support;
+
 use std::process::Command;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{HttpClient, Server, TempDir, UpgradeRequest, Ws};
-use danmaku_wall::wire::json::{self, Value};
+use common::{Server, TempDir, Ws};
+use danmaku_wall::wire::json::Value;
 use danmaku_wall::wire::qr;
-
-const TOKEN: &str = "operating-token-0123456789";
-
-fn parse(text: &str) -> Value {
-    json::parse(text, 16).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-fn str_of<'v>(v: &'v Value, key: &str) -> &'v str {
-    v.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no string {key} in {v:?}"))
-}
-
-/// A token file in `dir`; returns its path as a flag value.
-fn token_file(dir: &TempDir) -> String {
-    let path = dir.join("token");
-    std::fs::write(&path, TOKEN).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-fn sign_in(addr: SocketAddr) -> Ws {
-    let mut ws = Ws::connect(addr, "/admin/ws");
-    ws.send_text(&format!(r#"{{"type":"auth","token":"{TOKEN}"}}"#));
-    assert_eq!(str_of(&parse(&ws.recv_text()), "type"), "state");
-    ws
-}
-
-/// The next message of type `kind` on an admin socket.
-fn next_of(ws: &mut Ws, kind: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        assert!(Instant::now() < deadline, "no {kind} within 5 s");
-        let v = parse(&ws.recv_text());
-        if str_of(&v, "type") == kind {
-            return v;
-        }
-    }
-}
+use exposition::{
+    FLUSH_PASS, REQUIRED, SOCKET_WRITES, Traffic, check_with_parser, metrics, metrics_once_gauges_are_zero, sample,
+};
+use forwarded::{join_with, seen_from};
+use support::{next_of, parse, sign_in, str_of, token_file};
 
 // ---------------------------------------------------------------------------------------------
 // /metrics
 // ---------------------------------------------------------------------------------------------
-
-/// Runs the reference parser on `text` (tests/tools/check_metrics.sh installs it if needed);
-/// fails with what it said.
-fn check_with_parser(text: &str, require: &[&str]) {
-    let dir = TempDir::new("metrics");
-    let file = dir.join("metrics.txt");
-    std::fs::write(&file, text).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/check_metrics.sh");
-    let mut command = Command::new("bash");
-    command.arg(script).arg(&file);
-    for name in require {
-        command.args(["--require", name]);
-    }
-    let out = command.output().unwrap_or_else(|e| panic!("cannot run bash {script}: {e}"));
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "the Prometheus parser (tests/tools/check_metrics.sh; run it with --install if missing) refused \
-         /metrics:\n{said}\n--- text ---\n{text}"
-    );
-    assert!(said.contains("metrics ok"), "{said}");
-}
-
-/// The value of the sample written exactly `series` (e.g. `danmaku_rooms` or
-/// `danmaku_posts_total{result="held"}`); absent counts as 0, as the contract allows.
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.trim().parse().unwrap_or_else(|_| panic!("{series}: not a number: {v}")))
-}
-
-fn metrics(addr: SocketAddr) -> String {
-    let resp = common::get(addr, "/metrics");
-    assert_eq!(resp.status, 200);
-    let ct = resp.header("content-type").unwrap_or("");
-    assert!(ct.starts_with("text/plain") && ct.contains("version=0.0.4"), "Content-Type {ct}");
-    resp.body_str()
-}
-
-const REQUIRED: [&str; 7] = [
-    "danmaku_connections",
-    "danmaku_rooms",
-    "danmaku_posts_total",
-    "danmaku_deliveries_total",
-    "danmaku_socket_writes_total",
-    "danmaku_flush_pass_seconds",
-    "danmaku_closed_total",
-];
-
-const SOCKET_WRITES: &str = "danmaku_socket_writes_total";
 
 #[test]
 fn metrics_is_404_without_the_flag() {
@@ -124,27 +49,7 @@ fn metrics_parse_and_move_and_gauges_return_to_zero() {
     assert_eq!(sample(&idle, "danmaku_rooms"), 0.0);
 
     let mut admin = sign_in(addr);
-    let (mut poster, _) = Ws::join(addr, "m1");
-    let (mut wall, _) = Ws::join(addr, "m1");
-    let (_other, _) = Ws::join(addr, "m2");
-    for n in 0..3 {
-        poster.post(&format!("ok {n}"), None);
-        poster.recv_text();
-        wall.recv_text();
-    }
-    poster.send_text("not json");
-    poster.recv_text();
-    poster.post("", None);
-    poster.recv_text();
-    admin.send_text(r#"{"type":"hold","room":"m1","on":true}"#);
-    assert_eq!(str_of(&next_of(&mut admin, "ok"), "request"), "hold");
-    poster.post("held", None);
-    assert_eq!(str_of(&parse(&poster.recv_text()), "type"), "held");
-    // A replay counts as deliveries too: 3 danmaku to a resuming wall.
-    let mut resumed = Ws::connect(addr, "/ws?room=m1&since=0");
-    for _ in 0..3 {
-        resumed.recv_text();
-    }
+    let traffic = Traffic::make(addr, &mut admin);
     let busy = metrics(addr);
     check_with_parser(&busy, &REQUIRED);
     let expect = [
@@ -162,30 +67,9 @@ fn metrics_parse_and_move_and_gauges_return_to_zero() {
     // Hellos, answers and broadcasts were written since the idle exposition.
     assert!(sample(&busy, SOCKET_WRITES) > sample(&idle, SOCKET_WRITES), "{busy}");
     // Everyone leaves; the held post is rejected and the hold lifted, so nothing keeps m1.
-    admin.send_text(r#"{"type":"hold","room":"m1","on":false}"#);
-    let pending = next_of(&mut admin, "pending");
-    let key = str_of(&pending, "key").to_string();
-    admin.send_text(&format!(r#"{{"type":"reject","room":"m1","key":"{key}"}}"#));
-    next_of(&mut admin, "ok");
-    next_of(&mut admin, "ok");
     let before_closed = sample(&busy, "danmaku_closed_total{reason=\"peer\"}");
-    for mut ws in [poster, wall, resumed, admin] {
-        ws.close(1000, "bye");
-        let _ = ws.drain_to_eof();
-    }
-    drop(_other);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let after = loop {
-        let text = metrics(addr);
-        let zero = ["danmaku_connections{kind=\"ws\"}", "danmaku_connections{kind=\"admin\"}", "danmaku_rooms"]
-            .iter()
-            .all(|s| sample(&text, s) == 0.0);
-        if zero {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "gauges did not return to zero:\n{text}");
-        thread::sleep(Duration::from_millis(100));
-    };
+    traffic.leave(admin);
+    let after = metrics_once_gauges_are_zero(addr);
     check_with_parser(&after, &REQUIRED);
     assert_eq!(sample(&after, "danmaku_connections{kind=\"http\"}"), 1.0);
     let closed: f64 = ["peer", "error", "timeout", "slow", "server"]
@@ -220,8 +104,6 @@ fn socket_writes_count_every_broadcast() {
     assert!(grew >= 3.0 + 1.0, "{SOCKET_WRITES} grew by {grew} for a broadcast to 3:\n{after}");
     assert!(sample(&after, "danmaku_deliveries_total") >= 3.0, "{after}");
 }
-
-const FLUSH_PASS: &str = "danmaku_flush_pass_seconds";
 
 /// `danmaku_flush_pass_seconds` is a histogram of flush passes to 64 connections or more: a
 /// broadcast to 66 walls is one pass (they had output when it began), smaller ones are not.
@@ -323,29 +205,6 @@ fn qr_svg_is_the_encoders_symbol_of_the_text() {
 // ---------------------------------------------------------------------------------------------
 // --trust-proxy
 // ---------------------------------------------------------------------------------------------
-
-/// A `/ws` member in `room` whose upgrade carried `headers` (e.g. `X-Forwarded-For: ...`).
-fn join_with(addr: SocketAddr, room: &str, headers: &[&str]) -> Ws {
-    let mut req = UpgradeRequest::new(&addr.to_string(), &format!("/ws?room={room}"), &common::new_key());
-    for h in headers {
-        req = req.with(h);
-    }
-    let mut client = HttpClient::connect(addr);
-    client.send(&req.bytes());
-    let resp = client.read_response(false);
-    assert_eq!(resp.status, 101, "{headers:?}: {resp:?}");
-    let mut ws = client.into_ws();
-    ws.read_hello().expect("hello");
-    ws
-}
-
-/// The `from` the admins see for a post made by a member that upgraded with `headers`.
-fn seen_from(addr: SocketAddr, admin: &mut Ws, headers: &[&str]) -> String {
-    let mut ws = join_with(addr, "proxied", headers);
-    ws.post("who am i", None);
-    ws.recv_text();
-    str_of(&next_of(admin, "post"), "from").to_string()
-}
 
 #[test]
 fn forwarded_headers_are_ignored_without_trust_proxy() {

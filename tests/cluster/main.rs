@@ -1,99 +1,30 @@
 //! Cluster mode (`--redis`) end to end: real nodes (the binary) on one private redis-server
 //! started here on a free port (tests/common/redis.rs; installed with apt-get if missing,
 //! never skipped), and the faults of the contract's "Cluster" section, each with its outcome.
+//!
+//! The helpers are in modules named for what they handle: [`nodes`] (nodes and their
+//! health), [`reading`] (what a wall receives), [`outage`] (Redis going away), [`admin`].
 
+#[path = "../common/mod.rs"]
 mod common;
-#[path = "common/redis.rs"]
+#[path = "../common/redis.rs"]
 mod redis;
 
+mod admin;
+mod nodes;
+mod outage;
+mod reading;
+
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Hello, Recv, Server, Ws, danmaku_id, get};
-use danmaku_wall::kit::messages::{self, Ack};
+use admin::{admin, admin_ok};
+use common::{Hello, Server, get};
+use nodes::{join, node, unsafe_signal, wait_health};
+use outage::{STREAMED, UNAVAILABLE, post_while_down, stream_through};
+use reading::{ack_id, assert_silent, post, post_seen, read_until, wait_text};
 use redis::Redis;
-
-fn node(url: &str, extra: &[&str]) -> Server {
-    let mut flags = vec!["--redis", url, "--rate", "0"];
-    flags.extend_from_slice(extra);
-    Server::start(&flags)
-}
-
-/// Waits until `/healthz` answers `status`.
-fn wait_health(addr: SocketAddr, status: u16, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        let got = get(addr, "/healthz").status;
-        if got == status {
-            return;
-        }
-        assert!(Instant::now() < deadline, "/healthz on {addr} still {got}, wanted {status} after {within:?}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn join(addr: SocketAddr, target: &str) -> (Ws, Hello) {
-    let ws = Ws::connect(addr, target);
-    let hello = ws.hello.clone().expect("a hello first");
-    (ws, hello)
-}
-
-/// What a wall received, in order: danmaku ids, and any other message's text.
-#[derive(Debug, Default)]
-struct Seen {
-    ids: Vec<u64>,
-    others: Vec<String>,
-}
-
-/// Reads until `done(seen)` or `within` passes (then panics with what came).
-fn read_until(ws: &mut Ws, within: Duration, done: impl Fn(&Seen) -> bool) -> Seen {
-    let deadline = Instant::now() + within;
-    let mut seen = Seen::default();
-    while !done(&seen) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "timed out: {} ids (last {:?}), others {:?}",
-            seen.ids.len(),
-            seen.ids.last(),
-            seen.others
-        );
-        match ws.recv_within(left) {
-            Recv::Frame(f) => match (messages::message_type(f.text().as_bytes()), danmaku_id(f.text().as_bytes())) {
-                (Some(b"danmaku"), Some(id)) => seen.ids.push(id),
-                _ => seen.others.push(f.text().to_string()),
-            },
-            Recv::Timeout => {}
-            Recv::Eof => panic!("the wall was closed; seen {} ids, others {:?}", seen.ids.len(), seen.others),
-        }
-    }
-    seen
-}
-
-/// Reads for `quiet` and asserts nothing came.
-fn assert_silent(ws: &mut Ws, quiet: Duration) {
-    if let Recv::Frame(f) = ws.recv_within(quiet) {
-        panic!("expected nothing, got {}", f.text());
-    }
-}
-
-/// Posts one danmaku with `reference` and returns the answer addressed to it (ack or error).
-fn post(ws: &mut Ws, reference: &str) -> String {
-    post_seen(ws, reference).0
-}
-
-/// [`post`], and the danmaku ids that came while waiting for the answer.
-fn post_seen(ws: &mut Ws, reference: &str) -> (String, Vec<u64>) {
-    ws.post("hello cluster", Some(reference));
-    let seen = read_until(ws, Duration::from_secs(5), |s| s.others.iter().any(|o| o.contains(reference)));
-    (seen.others.into_iter().find(|o| o.contains(reference)).unwrap(), seen.ids)
-}
-
-fn ack_id(text: &str) -> u64 {
-    Ack::parse(text.as_bytes()).unwrap_or_else(|e| panic!("expected an ack: {e}: {text}")).id
-}
 
 #[test]
 fn three_nodes_one_sequence_under_concurrent_posts() {
@@ -207,8 +138,6 @@ fn reuse_port_lets_nodes_share_an_address() {
     assert_eq!(read_until(&mut wall, Duration::from_secs(5), |s| !s.ids.is_empty()).ids, vec![1]);
 }
 
-const UNAVAILABLE: &str = "temporarily unavailable";
-
 #[test]
 fn redis_killed_mid_stream_and_restarted() {
     let mut redis = Redis::start(&[]);
@@ -218,17 +147,8 @@ fn redis_killed_mid_stream_and_restarted() {
     }
     let (mut wall_a, hello) = join(a.addr(), "/ws?room=k");
     let (mut wall_b, _) = join(b.addr(), "/ws?room=k");
-    let addr = a.addr();
     // A poster posting every 5 ms for 3 s while Redis dies and comes back.
-    let poster = thread::spawn(move || {
-        let (mut ws, _) = join(addr, "/ws?room=k");
-        const N: usize = 600;
-        for k in 0..N {
-            ws.post("stream", Some(&format!("m{k}")));
-            thread::sleep(Duration::from_millis(5));
-        }
-        read_until(&mut ws, Duration::from_secs(10), |s| s.others.len() >= N).others
-    });
+    let poster = stream_through(a.addr(), "k");
     thread::sleep(Duration::from_millis(700));
     redis.kill();
     wait_health(a.addr(), 503, Duration::from_secs(3));
@@ -236,13 +156,7 @@ fn redis_killed_mid_stream_and_restarted() {
     let refused = common::http(b.addr(), &common::upgrade_request(b.addr(), "/ws?room=k"));
     assert_eq!(refused.status, 503, "a new /ws upgrade gets 503 while Redis is away");
     // A post while Redis is away is answered with an error within 2 s.
-    wall_b.post("while down", Some("down1"));
-    let started = Instant::now();
-    let seen = read_until(&mut wall_b, Duration::from_secs(3), |s| s.others.iter().any(|o| o.contains("down1")));
-    assert!(started.elapsed() < Duration::from_secs(2), "answered in {:?}", started.elapsed());
-    let answer = seen.others.iter().find(|o| o.contains("down1")).unwrap();
-    assert!(answer.contains("\"type\":\"error\"") && answer.contains(UNAVAILABLE), "{answer}");
-    let before_b = seen.ids;
+    let before_b = post_while_down(&mut wall_b);
     thread::sleep(Duration::from_millis(800));
     redis.restart();
     wait_health(a.addr(), 200, Duration::from_secs(8));
@@ -252,7 +166,7 @@ fn redis_killed_mid_stream_and_restarted() {
     let errors = answers.iter().filter(|t| t.contains("\"type\":\"error\"")).count();
     assert!(errors > 0, "posts while Redis was away got errors");
     assert!(answers.iter().filter(|t| t.contains("\"type\":\"error\"")).all(|t| t.contains(UNAVAILABLE)));
-    assert_eq!(acked.len() + errors, 600, "every post answered once: {answers:?}");
+    assert_eq!(acked.len() + errors, STREAMED, "every post answered once: {answers:?}");
     assert!(acked.windows(2).all(|w| w[0] < w[1]));
     // One more post after recovery; then both walls hold a gap-free 1..=top.
     let (mut poster, _) = join(b.addr(), "/ws?room=k");
@@ -396,44 +310,6 @@ fn a_redis_that_never_answers() {
     }
     ids.retain(|&i| i > 1); // 1 may have come while waiting for s2's answer
     assert_eq!(ids, (2..=id).collect::<Vec<_>>(), "gap-free after recovery");
-}
-
-fn unsafe_signal(pid: i32, sig: libc::c_int) {
-    // SAFETY: kill(2) on a child process of this test.
-    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
-}
-
-/// Reads text frames until one satisfies `want` (returned), failing after `within`.
-fn wait_text(ws: &mut Ws, within: Duration, want: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + within;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "timed out waiting; got {seen:?}");
-        if let Recv::Frame(f) = ws.recv_within(left) {
-            let text = f.text().to_string();
-            if want(&text) {
-                return text;
-            }
-            seen.push(text);
-        }
-    }
-}
-
-/// An admin signed in on `addr`, past its `state`.
-fn admin(addr: SocketAddr, token: &str) -> Ws {
-    let mut ws = Ws::connect(addr, "/admin/ws");
-    ws.send_text(&format!(r#"{{"type":"auth","token":"{token}"}}"#));
-    wait_text(&mut ws, Duration::from_secs(5), |t| t.starts_with(r#"{"type":"state""#));
-    ws
-}
-
-/// The admin's request and its `ok`.
-fn admin_ok(ws: &mut Ws, request: &str) {
-    ws.send_text(request);
-    let reply =
-        wait_text(ws, Duration::from_secs(5), |t| t.contains(r#""type":"ok""#) || t.contains(r#""type":"error""#));
-    assert!(reply.contains(r#""type":"ok""#), "{request} -> {reply}");
 }
 
 #[test]
