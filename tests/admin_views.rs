@@ -6,6 +6,7 @@
 
 mod common;
 #[path = "common/redis.rs"]
+#[allow(dead_code)] // each test target uses a part of it
 mod redis;
 
 use std::net::SocketAddr;
