@@ -199,9 +199,9 @@ fn cluster_admins_see_last_ids_and_waiting_posts_and_unknown_keys_fail() {
     let msg = held.expect("the hold reached node B");
     let key = field(&wait_for(&mut admin_a, WAIT, is("pending")), "key").to_string();
     let mut late_a = admin(a.addr());
-    assert_eq!(keys_of(&collect(&mut late_a, "pending", Duration::from_millis(500))), [key.clone()]);
+    assert_eq!(keys_of(&collect(&mut late_a, "pending", Duration::from_millis(500))), std::slice::from_ref(&key));
     let mut admin_b = admin(b.addr());
-    assert_eq!(keys_of(&collect(&mut admin_b, "pending", Duration::from_millis(500))), [key.clone()]);
+    assert_eq!(keys_of(&collect(&mut admin_b, "pending", Duration::from_millis(500))), std::slice::from_ref(&key));
     request_ok(&mut admin_a, &format!(r#"{{"type":"approve","room":"m","key":"{key}"}}"#));
     for other in [&mut late_a, &mut admin_b] {
         let decided = wait_for(other, WAIT, is("decided"));
