@@ -1,6 +1,6 @@
 //! The danmaku wall over `/ws`: broadcasts to the room (sender included), per-room ids,
 //! validation errors to the sender only, the rate limit, the blocklist and bursts (a reader
-//! that never reads is closed with 1008: tests/floods.rs).
+//! that never reads is closed with 1008: tests/floods/).
 
 mod common;
 

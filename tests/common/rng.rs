@@ -1,4 +1,4 @@
-//! A seeded random generator for hostile input (tests/hostile.rs, floods, soak).
+//! A seeded random generator for hostile input (tests/hostile/, floods, soak).
 
 /// A seeded xorshift64 generator: hostile input that is the same on every run, so a failure
 /// names its seed and can be replayed.
