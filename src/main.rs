@@ -29,6 +29,10 @@ fn main() -> ExitCode {
     }
     match danmaku_wall::server::run(*config) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if config::is_bad_flag_value(&e) => {
+            log::error!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             log::error!("{e}");
             ExitCode::FAILURE

@@ -108,6 +108,25 @@ pub use help::HELP;
 pub use values::{admin_token, bind_address};
 use values::{count, flush_policy, log_level, public_url, redis_prefix, redis_url, seconds};
 
+/// A flag's value that turned out bad only when the server used it (a `--www` folder or
+/// `--blocklist` file that cannot be read): like a bad value at parse time, it exits 2. It
+/// travels inside the `io::Error` the start-up returns; [`is_bad_flag_value`] finds it.
+#[derive(Debug)]
+pub struct BadFlagValue(pub String);
+
+impl std::fmt::Display for BadFlagValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadFlagValue {}
+
+/// Whether `e` is a [`BadFlagValue`] (so the process exits 2, not 1).
+pub fn is_bad_flag_value(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<BadFlagValue>())
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {

@@ -329,6 +329,7 @@ fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// A file or folder named by a flag could not be used: a bad value of that flag (exit 2).
 fn with_context(e: io::Error, flag: &str, path: &std::path::Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{flag} {}: {e}", path.display()))
+    io::Error::new(e.kind(), crate::config::BadFlagValue(format!("{flag} {}: {e}", path.display())))
 }

@@ -267,3 +267,22 @@ fn behind_a_trusted_peer_the_right_most_untrusted_address_is_the_client() {
     assert_eq!(seen_from(addr, &mut admin, &["X-Forwarded-For: 203.0.113.70"]), "203.0.113.70", "others are not");
     assert!(server.wait_for_log("203.0.113.7 GET /ws 101", Duration::from_secs(2)), "{:?}", server.logs());
 }
+
+/// A `--www` folder or `--blocklist` file that cannot be read is a bad value of that flag:
+/// the server says which and exits 2 (INTERFACE.md: "a bad value ... prints why and exits 2").
+#[test]
+fn unreadable_files_named_by_flags_exit_2() {
+    let dir = TempDir::new("bad-files");
+    let missing = dir.join("missing");
+    let missing = missing.to_str().unwrap();
+    for (flag, value) in [("--blocklist", missing), ("--www", missing), ("--blocklist", dir.join("").to_str().unwrap())]
+    {
+        let out = Command::new(env!("CARGO_BIN_EXE_danmaku-wall"))
+            .args(["--bind", "127.0.0.1:0", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {out:?}");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(said.contains("ERROR") && said.contains(flag), "{flag} named in: {said}");
+    }
+}
