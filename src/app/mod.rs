@@ -183,6 +183,8 @@ impl App {
             }
             Session::Wall(member) => {
                 let text = String::from_utf8_lossy(data); // Valid already: ws_conn checked it.
+                self.wall.unavailable =
+                    self.cluster.as_ref().is_some_and(|c| !c.is_up()).then_some(cluster::UNAVAILABLE);
                 match self.wall.check(token, member, &text, time.now) {
                     Checked::Accept(post) => self.accepted(Some(token), post, time, actions),
                     Checked::Hold(held) => {

@@ -79,6 +79,9 @@ pub struct Wall {
     pub held: HoldQueue<Danmaku>,
     /// In a cluster: what the other nodes hold for review.
     pub held_elsewhere: HeldElsewhere,
+    /// Set while no post can be taken (in a cluster: Redis is away), with the reason: such
+    /// posts are refused before they spend a rate token or a slow-mode interval.
+    pub unavailable: Option<&'static str>,
 }
 
 impl Wall {
@@ -91,6 +94,7 @@ impl Wall {
             slow: SlowMode::default(),
             held: HoldQueue::default(),
             held_elsewhere: HeldElsewhere::default(),
+            unavailable: None,
         }
     }
 
@@ -131,6 +135,14 @@ impl Wall {
         }
         if let Some(word) = self.blocklist.find(&post.danmaku.msg) {
             return refuse(format!("msg contains a blocked word ({word})"));
+        }
+        if let Some(why) = self.unavailable {
+            return refuse(why.to_string());
+        }
+        if rules.hold
+            && let Err(full) = self.held.has_room(&name)
+        {
+            return refuse(full);
         }
         if let Err(left) = self.slow.check(&name, member.client, rules.slow, now) {
             return refuse(slow_reason(left));

@@ -101,3 +101,50 @@ fn the_broadcast_frame_is_the_history_entry() {
     let replay = wall.rooms.replay(room, 0, None, usize::MAX);
     assert!(Rc::ptr_eq(&replay.frames[0], &frame), "shared, not a second copy");
 }
+
+/// Capacity 2 tokens: the posts refused here must leave both for the two that pass after.
+fn two_still_pass(wall: &mut Wall, a: &mut Member, now: Instant) {
+    for msg in ["ok1", "ok2"] {
+        match post(wall, a, &format!(r#"{{"msg":"{msg}"}}"#), now) {
+            Checked::Accept(_) | Checked::Hold(_) => {}
+            other => panic!("{msg} refused: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_full_review_queue_refuses_before_the_rate_or_slow_mode_is_spent() {
+    let now = Instant::now();
+    let mut wall = wall(1, "");
+    wall.held = HoldQueue::new(2, 10, "");
+    let mut a = wall.join("main", 1, HERE, now).unwrap();
+    let room = a.room;
+    wall.rooms.get_mut(room).unwrap().rules.hold = true;
+    two_still_pass(&mut wall, &mut a, now); // both held: the queue is full
+    let later = now + Duration::from_secs(2); // the bucket is full again
+    wall.rooms.get_mut(room).unwrap().rules.slow = 60;
+    for _ in 0..5 {
+        let json = rejected(post(&mut wall, &mut a, r#"{"msg":"more"}"#, later));
+        assert!(json.contains("waiting for review"), "{json}");
+    }
+    let key = wall.held.iter().next().unwrap().key.clone();
+    wall.held.reject("main", &key).unwrap();
+    match post(&mut wall, &mut a, r#"{"msg":"now"}"#, later) {
+        Checked::Hold(_) => {}
+        other => panic!("the refusals spent the token or the slow-mode slot: {other:?}"),
+    }
+}
+
+#[test]
+fn while_unavailable_posts_are_refused_for_free() {
+    let now = Instant::now();
+    let mut wall = wall(1, "");
+    let mut a = wall.join("main", 1, HERE, now).unwrap();
+    wall.unavailable = Some("the wall is temporarily unavailable, please try again");
+    for _ in 0..5 {
+        let json = rejected(post(&mut wall, &mut a, r#"{"msg":"x","ref":"r"}"#, now));
+        assert!(json.contains("temporarily unavailable") && json.contains(r#""ref":"r""#), "{json}");
+    }
+    wall.unavailable = None;
+    two_still_pass(&mut wall, &mut a, now);
+}

@@ -63,15 +63,9 @@ impl<T> HoldQueue<T> {
         key.strip_prefix(self.prefix.as_str()).is_some_and(|rest| rest.starts_with('p'))
     }
 
-    /// Holds `post` for review; returns the new entry, or the reason it cannot wait.
-    pub fn hold(
-        &mut self,
-        room: &str,
-        post: T,
-        conn: usize,
-        from: IpAddr,
-        reference: Option<String>,
-    ) -> Result<&Held<T>, String> {
+    /// Whether one more post may wait in `room`; if not, the reason (checked before a post
+    /// spends anything, and again by [`hold`](Self::hold)).
+    pub fn has_room(&self, room: &str) -> Result<(), String> {
         let waiting = self.rooms.get(room).map_or(0, VecDeque::len);
         if waiting >= self.max_per_room {
             return Err(format!(
@@ -82,6 +76,19 @@ impl<T> HoldQueue<T> {
         if self.total >= self.max_total {
             return Err(format!("too many posts are waiting for review (at most {}); try again later", self.max_total));
         }
+        Ok(())
+    }
+
+    /// Holds `post` for review; returns the new entry, or the reason it cannot wait.
+    pub fn hold(
+        &mut self,
+        room: &str,
+        post: T,
+        conn: usize,
+        from: IpAddr,
+        reference: Option<String>,
+    ) -> Result<&Held<T>, String> {
+        self.has_room(room)?;
         let key = format!("{}p{}", self.prefix, self.next_key);
         self.next_key += 1;
         let held = Held { key, room: room.to_string(), post, conn: Some(conn), from: from.to_canonical(), reference };
