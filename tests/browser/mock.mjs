@@ -74,6 +74,10 @@ export class FakeServer {
     this.adminUrls = []; // every /admin/ws URL connected to
     this.adminReply = (request) => ({ type: 'ok', request: request.type });
     this.state = { rooms: [], blocklist: [], bans: [] };
+    // Posts still waiting for review: after `state`, each signed-in admin gets one
+    // {"type":"pending",...} per entry (INTERFACE.md, "Moderation"), as a late or
+    // reconnecting admin does.
+    this.pending = [];
     this.epochCounter = 0;
   }
 
@@ -175,6 +179,7 @@ export class FakeServer {
         }
         admin.authed = true;
         admin.send({ type: 'state', ...this.state });
+        for (const p of this.pending) admin.send({ type: 'pending', ...p });
         return;
       }
       this.adminRequests.push(msg);

@@ -1,6 +1,8 @@
 // The moderation page's logic against a pretend /admin/ws (mock.mjs), no binary needed:
 // sign-in (token in sessionStorage only, refused token), the page hooks of INTERFACE.md
-// (#rooms, #feed, #pending, blocklist, bans) and the exact requests each control sends.
+// (#rooms, #feed, #pending, blocklist, bans), the exact requests each control sends, and
+// #pending kept equal to the server's list of posts still waiting (refilled after every
+// `state`, entries removed on `decided`).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,31 @@ async function until(what, check) {
 async function nthRequest(fake, n) {
   await until(`admin request ${n}`, () => fake.adminRequests.length >= n);
   return fake.adminRequests[n - 1];
+}
+
+/** A pending entry as the server sends it (INTERFACE.md, "Moderation"). */
+const held = (room, key, msg = `held ${key}`) =>
+  ({ room, key, msg, color: '#ffffff', size: 'medium', mode: 'scroll', from: '127.0.0.1' });
+
+/** "room/key" of every .pending element in #pending, in page order, and #pending-count. */
+async function pendingShown(page) {
+  return page.evaluate(() => ({
+    entries: [...document.querySelectorAll('#pending .pending')].map((el) => `${el.dataset.room}/${el.dataset.key}`),
+    count: document.getElementById('pending-count').textContent,
+  }));
+}
+
+/** Wait until #pending holds exactly `entries` ("room/key", in order) and the count says so. */
+async function waitPending(page, entries) {
+  try {
+    await page.waitForFunction((want) => {
+      const got = [...document.querySelectorAll('#pending .pending')].map((el) => `${el.dataset.room}/${el.dataset.key}`);
+      return JSON.stringify(got) === JSON.stringify(want)
+        && document.getElementById('pending-count').textContent === String(want.length);
+    }, entries, { timeout: WAIT_MS, polling: 20 });
+  } catch (err) {
+    throw new Error(`#pending should be ${JSON.stringify(entries)}, is ${JSON.stringify(await pendingShown(page))}: ${err.message}`);
+  }
 }
 
 describe('admin page logic (mock server)', () => {
@@ -161,6 +188,66 @@ describe('admin page logic (mock server)', () => {
     await page.locator('.pending[data-key="k3"] .approve').click();
     await page.waitForFunction(() => document.querySelectorAll('#pending .pending').length === 0, null, { timeout: WAIT_MS });
     assert.equal(await page.locator('#pending-count').textContent(), '0');
+  });
+
+  test('pending after state: sign-in shows exactly the posts still waiting; each reconnect starts the list afresh', async () => {
+    const fake = new FakeServer();
+    fake.pending = [held('main', 'k1'), held('main', 'k2'), held('side', 'k1'), held('main', 'k3')];
+    const page = await open(fake);
+    await waitConnected(page);
+    await waitPending(page, ['main/k1', 'main/k2', 'side/k1', 'main/k3']);
+    fake.toAdmins({ type: 'pending', ...held('main', 'k2') }); // again: still one element per key
+    fake.toAdmins({ type: 'pending', ...held('main', 'k4') }); // a new one, live
+    await waitPending(page, ['main/k1', 'main/k2', 'side/k1', 'main/k3', 'main/k4']);
+    assert.equal(await page.locator('.pending[data-room="main"][data-key="k2"] .text').textContent(), 'held k2');
+
+    // Reconnect: meanwhile k1, k3 and side/k1 were decided elsewhere and k5 arrived.
+    // The server resends what still waits; nothing stale stays, nothing is doubled.
+    fake.pending = [held('main', 'k2'), held('main', 'k4'), held('main', 'k5')];
+    for (const admin of [...fake.admins]) await admin.ws.close({ code: 1001, reason: 'restart' });
+    await page.waitForFunction(() => document.getElementById('status').dataset.state === 'waiting', null, { timeout: WAIT_MS });
+    await waitConnected(page);
+    assert.equal(page.sockets.length, 2);
+    await waitPending(page, ['main/k2', 'main/k4', 'main/k5']);
+
+    // The buttons of a refilled entry work: approve sends the contract's request.
+    await page.locator('.pending[data-room="main"][data-key="k4"] .approve').click();
+    assert.deepEqual(await nthRequest(fake, 1), { type: 'approve', room: 'main', key: 'k4' });
+    await waitPending(page, ['main/k2', 'main/k5']);
+
+    // Another reconnect with nothing waiting: the list ends up empty.
+    fake.pending = [];
+    for (const admin of [...fake.admins]) await admin.ws.close({ code: 1001, reason: 'restart' });
+    await page.waitForFunction(() => document.getElementById('status').dataset.state === 'waiting', null, { timeout: WAIT_MS });
+    await waitConnected(page);
+    assert.equal(page.sockets.length, 3);
+    await waitPending(page, []);
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('decided (by another admin): removes that entry; unknown keys and rooms are harmless', async () => {
+    const fake = new FakeServer();
+    fake.pending = [held('main', 'k1'), held('main', 'k2'), held('side', 'k2'), held('main', 7)];
+    const page = await open(fake);
+    await waitConnected(page);
+    await waitPending(page, ['main/k1', 'main/k2', 'side/k2', 'main/7']);
+    fake.toAdmins({ type: 'decided', room: 'main', key: 'k2', approved: true });
+    await waitPending(page, ['main/k1', 'side/k2', 'main/7']);
+    fake.toAdmins({ type: 'decided', room: 'main', key: 7, approved: false }); // keys are compared as text
+    await waitPending(page, ['main/k1', 'side/k2']);
+    // Unknown: another room's key, a key never seen, one already gone, malformed ones.
+    fake.toAdmins({ type: 'decided', room: 'other', key: 'k1', approved: true });
+    fake.toAdmins({ type: 'decided', room: 'main', key: 'nope', approved: false });
+    fake.toAdmins({ type: 'decided', room: 'main', key: 'k2', approved: true });
+    fake.toAdmins({ type: 'decided', room: 'main' });
+    fake.toAdmins({ type: 'decided', key: 'k1' });
+    fake.toAdmins({ type: 'pending', ...held('main', 'k9') }); // after them all: once it shows, they were handled
+    await waitPending(page, ['main/k1', 'side/k2', 'main/k9']);
+    fake.toAdmins({ type: 'decided', room: 'side', key: 'k2', approved: false });
+    await waitPending(page, ['main/k1', 'main/k9']);
+    assert.deepEqual(fake.adminRequests, [], 'a decided entry sends nothing');
+    assert.equal(await page.locator('#log li').count(), 0);
+    assert.deepEqual(page.problems, []);
   });
 
   test('a dropped connection: reconnects by itself and signs in again with the stored token', async () => {

@@ -78,20 +78,41 @@ describe('wall page logic (mock server)', () => {
     assert.deepEqual(await seenTexts(wall), [...texts('h', 1, 5), 'live']);
   });
 
-  test('replay policy: of a long replay only the newest 50 fly (?replaymax=N changes it)', async () => {
+  test('replay policy: of a long replay only the newest 500 fly (?replaymax=N changes it, 0 to 1000)', async () => {
     const fake = new FakeServer();
-    for (const t of texts('x', 1, 80)) fake.post('long', { msg: t });
+    for (const t of texts('x', 1, 620)) fake.post('long', { msg: t });
     const wall = await open(fake, 'room=long&replay=1&speed=10', {});
     await recordWall(wall);
-    await waitSeen(wall, 'x80', 30_000);
-    fake.post('long', { msg: 'after' });
+    await waitSeen(wall, 'x620', 30_000);
+    fake.post('long', { msg: 'after' }); // id 621, live
     await waitSeen(wall, 'after', 30_000);
-    assert.deepEqual(await seenTexts(wall), [...texts('x', 31, 80), 'after']);
+    assert.deepEqual(await seenTexts(wall), [...texts('x', 121, 620), 'after']);
+    assert.equal(await wall.evaluate(() => document.getElementById('wall').dataset.dropped), undefined, 'the queue dropped none');
 
+    // The ids up to hello's `last` (621) are the replay; the newest N of them fly.
     const few = await open(fake, 'room=long&replay=1&replaymax=10&speed=10');
     await recordWall(few);
     await waitSeen(few, 'after');
-    assert.deepEqual(await seenTexts(few), [...texts('x', 72, 80), 'after']);
+    assert.deepEqual(await seenTexts(few), [...texts('x', 612, 620), 'after']);
+
+    const all = await open(fake, 'room=long&replay=1&replaymax=1000&speed=10');
+    await recordWall(all);
+    await waitSeen(all, 'after', 30_000);
+    assert.deepEqual(await seenTexts(all), [...texts('x', 1, 620), 'after']);
+
+    // Out of range: clamped to 1000; 0: no replayed danmaku fly, live ones do.
+    const none = await open(fake, 'room=long&replay=1&replaymax=0&speed=10');
+    await recordWall(none);
+    await waitConns(none, fake, 'long', 4);
+    fake.post('long', { msg: 'live' });
+    await waitSeen(none, 'live');
+    assert.deepEqual(await seenTexts(none), ['live']);
+    const clamped = await open(fake, 'room=long&replay=1&replaymax=5000&speed=10');
+    await recordWall(clamped);
+    await waitSeen(clamped, 'live', 30_000);
+    const seen = await seenTexts(clamped);
+    assert.equal(seen.length, 622, 'ids 1..622: all of them, none twice');
+    assert.deepEqual(seen.slice(-3), ['x620', 'after', 'live']);
   });
 
   test('a new epoch: the wall starts over, fetches the new epoch from since=0 and shows it', async () => {

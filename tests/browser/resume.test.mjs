@@ -1,6 +1,7 @@
 // Resume (INTERFACE.md, "Rooms over time"): a wall whose socket is cut while posts go on
-// shows every danmaku it missed, once, after it reconnects with since=LAST&epoch=E; and
-// /wall?replay=1 shows what the room still holds. (Needs the server's hello/since/epoch.)
+// shows every danmaku it missed, once, after it reconnects with since=LAST&epoch=E (a few,
+// and 120: more than a screenful, all shown); and /wall?replay=1 shows what the room still
+// holds. (Needs the server's hello/since/epoch.)
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +51,45 @@ describe('resume after a cut socket, and replay=1', () => {
     assert.deepEqual(await seenTexts(wall), [...before, ...missed, ...after]);
     assert.ok(sockets.some((url) => url.includes(`since=3`) && url.includes(`epoch=${epoch}`)),
       `the wall resumed with since=3&epoch=${epoch}: ${sockets.join(' ')}`);
+  });
+
+  test('a wall that missed 120 danmaku shows every one of them once it resumes (none skipped, none twice)', async () => {
+    const MISSED = 120; // more than the old replay default of 50, less than the queue cap of 500
+    const away = await openWall(browser, server.url, 'room=rs-long&speed=10');
+    const hellos = []; // every hello the wall's sockets receive, with the socket's URL
+    away.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => {
+      const frame = JSON.parse(String(payload));
+      if (frame.type === 'hello') hellos.push({ url: ws.url(), ...frame });
+    }));
+    try {
+      await recordWall(away);
+      const before = texts('early', 3);
+      await rawExchange(poster, 'rs-long', posts(before), before.length);
+      await waitSeen(away, before.at(-1));
+      const epoch = await away.evaluate(() => document.getElementById('wall').dataset.epoch);
+
+      // Off the network: the socket is cut and no reconnect can get through until we say so.
+      await away.context().setOffline(true);
+      await away.evaluate(() => window.__danmakuSocket.close());
+      await away.waitForFunction(() => document.getElementById('status').dataset.state !== 'connected', null, { timeout: WAIT_MS });
+      const missed = texts('away', MISSED);
+      await rawExchange(poster, 'rs-long', posts(missed), missed.length);
+      await away.context().setOffline(false); // 'online': the wall reconnects at once
+      await waitConnected(away);
+      const resumed = hellos.at(-1);
+      assert.ok(resumed.url.includes(`since=3&epoch=${epoch}`), `resumed with since=3&epoch=${epoch}: ${resumed.url}`);
+      assert.equal(resumed.last, 3 + MISSED, 'all of them were posted while the wall was away: they come as its replay');
+      assert.equal(resumed.recovered, true);
+
+      await waitSeen(away, missed.at(-1), 30_000);
+      await rawExchange(poster, 'rs-long', posts(['back live']), 1);
+      await waitSeen(away, 'back live');
+      await away.waitForTimeout(500); // a duplicate would show within this
+      assert.deepEqual(await seenTexts(away), [...before, ...missed, 'back live']);
+      assert.equal(await away.evaluate(() => document.getElementById('wall').dataset.dropped), undefined, 'the queue dropped none');
+    } finally {
+      await closePage(away);
+    }
   });
 
   test('replay=1 shows what the room holds, in order, then live ones', async () => {

@@ -2,9 +2,14 @@
 //
 // Protocol (INTERFACE.md, "Moderation"): the first message is {"type":"auth","token":...};
 // the server answers with {"type":"state",rooms,blocklist,bans} or closes with 1008 (a
-// refused token). Then it streams `room`, `post` and `pending` messages, and answers each
-// of our requests with exactly one `ok` or `error`, in order: so the requests in flight
-// are a FIFO, and each reply settles the oldest.
+// refused token). Right after `state` come one `pending` per post still waiting for review;
+// then it streams `room`, `post`, `pending` and `decided` (a held post approved or rejected
+// by another admin) messages, and answers each of our requests with exactly one `ok` or
+// `error`, in order: so the requests in flight are a FIFO, and each reply settles the oldest.
+//
+// #pending mirrors the server's list of posts still waiting: every `state` (first sign-in
+// and every reconnect) empties it, and the `pending` messages that follow refill it, so a
+// reconnect never leaves a stale or duplicated entry.
 //
 // The token lives in sessionStorage (this tab only; gone when it closes), never in an
 // address or a cookie. A dropped connection is retried with backoff and signs in again
@@ -152,6 +157,7 @@ function onMessage(msg) {
     case 'room': upsertRoom(msg); break;
     case 'post': addPost(msg); break;
     case 'pending': addPending(msg); break;
+    case 'decided': removePending(msg.room, msg.key); break;
     case 'ok': onReply(true, msg); break;
     case 'error': onReply(false, msg); break;
     default: break; // unknown: ignore
@@ -177,6 +183,9 @@ function renderState(state) {
     if (typeof ban?.address === 'string') bans.set(ban.address, Number(ban.until) || 0);
   }
   renderBans();
+  // The server follows `state` with every post still waiting: start the list afresh.
+  pendingBox.querySelectorAll('.pending').forEach((el) => el.remove());
+  countPending();
 }
 
 // ---- rooms ----
@@ -279,12 +288,23 @@ function addPost(p) {
 
 // ---- pending (held for review) ----
 
+/** The `.pending` element for (room, key), or undefined. */
+function pendingElement(room, key) {
+  return [...pendingBox.querySelectorAll('.pending')]
+    .find((el) => el.dataset.room === room && el.dataset.key === key);
+}
+
+/** `decided`: another admin (or node) approved or rejected it; an unknown key is harmless. */
+function removePending(room, key) {
+  if (typeof room !== 'string' || key === undefined || key === null) return;
+  pendingElement(room, String(key))?.remove();
+  countPending();
+}
+
 function addPending(p) {
-  if (typeof p.room !== 'string' || p.key === undefined) return;
+  if (typeof p.room !== 'string' || p.key === undefined || p.key === null) return;
   const key = String(p.key);
-  const existing = [...pendingBox.querySelectorAll('.pending')]
-    .find((el) => el.dataset.room === p.room && el.dataset.key === key);
-  if (existing) return;
+  if (pendingElement(p.room, key)) return; // one element per key
   const el = h('div', { className: 'pending', dataset: { room: p.room, key } },
     h('span', { className: 'swatch', style: `--c:${/^#[0-9a-f]{6}$/i.test(p.color) ? p.color : '#ffffff'}` }),
     h('div', { className: 'body' },

@@ -6,14 +6,18 @@
 // the epoch and the last id it has seen and reconnects with `since=LAST&epoch=EPOCH`; the
 // server then replays, in id order, every retained danmaku after LAST, then the live ones.
 //
-// Replay display policy: a long replay is not flown in full. Of the danmaku replayed on one
-// connection (ids up to hello's `last`), only the newest `replayMax` (default 50,
-// `?replaymax=N` on the wall, 0 to 1000) go through the queue and lanes; older ones are
-// counted as seen and skipped. Counting ids rather than comparing `time` with the wall's
-// clock keeps the policy deterministic when the projector laptop's clock is off, and 50
-// comments clear a 720p wall in about ten seconds. Live danmaku are always shown.
+// Replay display policy: of the danmaku replayed on one connection (ids up to hello's
+// `last`), only the newest `replayMax` (default 500, `?replaymax=N` on the wall, 0 to 1000)
+// go through the queue and lanes, like live ones; older ones are counted as seen and
+// skipped. 500 is the contract's queue cap ("a burst is queued ... up to a cap of at least
+// 500 waiting", INTERFACE.md "Pages"): a wall that missed up to 500 danmaku shows them all
+// ("a wall that drops for a few seconds still shows what it missed", "Rooms over time"),
+// and a `replay=1` wall opened on a room holding its full history does not spend minutes
+// replaying it. Counting ids rather than comparing `time` with the wall's clock keeps the
+// policy deterministic when the projector laptop's clock is off. Live danmaku are always
+// shown.
 
-export const DEFAULT_REPLAY_MAX = 50;
+export const DEFAULT_REPLAY_MAX = 500;
 const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 
 export class Resume {

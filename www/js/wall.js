@@ -70,7 +70,7 @@ const BASE_SIZES = { small: 18, medium: 25, large: 36 }; // bilibili's px on a 5
 const LINE_HEIGHT = 1.2; // as in wall.css
 const SCROLL_MS = 7000 / options.speed; // time to cross the screen, any length
 const FIXED_MS = 4000; // top/bottom comments stay this long
-const QUEUE_CAP = 1000;
+const QUEUE_CAP = 1000; // >= the contract's 500 and >= the largest replaymax: a replay is never cut here
 
 let W = 0, H = 0; // stage size in px
 let scale = 1; // window height / 540, at least 1
