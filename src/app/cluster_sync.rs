@@ -340,7 +340,7 @@ impl Cluster {
         let hello = danmaku::hello_json(&room.name, &history.epoch, history.top.id, recovered);
         let token = joiner.token;
         actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&hello)) });
-        self.deliveries += replay.len() as u64;
+        self.deliveries += replay.iter().filter(|f| danmaku::is_danmaku_frame(f)).count() as u64;
         actions.extend(replay.into_iter().map(|frame| Action::Send { to: token, frame: Frame::Shared(frame) }));
         actions.push(Action::Admit { to: token });
     }

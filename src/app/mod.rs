@@ -155,7 +155,7 @@ impl App {
         let hello = danmaku::hello_json(&room.name, &room.epoch, room.last(), replay.as_ref().map(|r| r.recovered));
         actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&hello)) });
         let frames = replay.map(|r| r.frames).unwrap_or_default();
-        self.counters.deliveries += frames.len() as u64;
+        self.counters.deliveries += frames.iter().filter(|f| danmaku::is_danmaku_frame(f)).count() as u64;
         for frame in frames {
             actions.push(Action::Send { to: token, frame: Frame::Shared(frame) });
         }

@@ -147,7 +147,9 @@ impl Server {
                 Action::Broadcast { room, frame } => {
                     self.broadcasts += 1;
                     let out = fan_out(&mut self.conns, &mut self.dirty, &self.app, room, &frame, &self.config);
-                    self.app.counters.deliveries += out.delivered;
+                    if crate::wall::danmaku::is_danmaku_frame(&frame) {
+                        self.app.counters.deliveries += out.delivered;
+                    }
                     self.app.counters.socket_writes += out.writes;
                     for member in out.too_slow {
                         self.close_slow(member, now);

@@ -149,6 +149,16 @@ fn parse_color(s: &str) -> Option<[u8; 7]> {
     Some(color)
 }
 
+/// Whether a server frame carries a danmaku (as [`broadcast_json`] writes it), not a
+/// `delete` or `clear`: the contract's `danmaku_deliveries_total` counts "one danmaku frame
+/// queued to one connection".
+pub fn is_danmaku_frame(frame: &[u8]) -> bool {
+    match crate::wire::frame::FrameHeader::decode(frame) {
+        Ok(Some((_, header))) => frame[header..].starts_with(br#"{"type":"danmaku","#),
+        _ => false,
+    }
+}
+
 /// The broadcast every wall of the room receives.
 pub fn broadcast_json(id: u64, d: &Danmaku, unix_ms: u64) -> String {
     let mut out = String::with_capacity(96 + d.msg.len());
@@ -236,6 +246,20 @@ mod tests {
         assert_eq!(ok(r##"{"mode":"bottom","size":"small","msg":"x"}"##).mode, Mode::Bottom);
         assert_eq!(ok(r##"{"msg":"\ud83d\ude00 \u5f39\u5e55"}"##).msg, "😀 弹幕");
         assert_eq!(ok("{\"msg\":\"\\n\\t trimmed \\u3000\"}").msg, "trimmed");
+    }
+
+    #[test]
+    fn danmaku_frames_are_told_from_moderation_events() {
+        use crate::wire::frame::{Opcode, server_frame};
+        let text = |json: &str| server_frame(Opcode::Text, json.as_bytes());
+        let d = ok(r#"{"msg":"hi"}"#);
+        assert!(is_danmaku_frame(&text(&broadcast_json(7, &d, 1))));
+        let long = ok(&format!(r#"{{"msg":"{}"}}"#, "弹".repeat(100))); // a 2-byte length header
+        assert!(is_danmaku_frame(&text(&broadcast_json(7, &long, 1))));
+        for other in [r#"{"type":"delete","id":7}"#, r#"{"type":"clear"}"#, r#"{"type":"danmakux"}"#] {
+            assert!(!is_danmaku_frame(&text(other)), "{other}");
+        }
+        assert!(!is_danmaku_frame(&[0x81]), "half a header");
     }
 
     #[test]

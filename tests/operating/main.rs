@@ -286,3 +286,35 @@ fn unreadable_files_named_by_flags_exit_2() {
         assert!(said.contains("ERROR") && said.contains(flag), "{flag} named in: {said}");
     }
 }
+
+/// "A delivery is one danmaku frame queued to one connection": the `delete` and `clear` that
+/// reach the same walls, and their replay in a resume, are not deliveries.
+#[test]
+fn deliveries_count_danmaku_not_moderation_events() {
+    let dir = TempDir::new("deliveries");
+    let token = token_file(&dir);
+    let server = Server::start(&["--metrics", "--rate", "0", "--admin-token-file", &token]);
+    let addr = server.addr();
+    let mut admin = sign_in(addr);
+    let (mut poster, hello) = Ws::join(addr, "d");
+    let (mut wall, _) = Ws::join(addr, "d");
+    poster.post("one", None);
+    for ws in [&mut poster, &mut wall] {
+        assert!(ws.recv_text().contains("one"));
+    }
+    assert_eq!(sample(&metrics(addr), "danmaku_deliveries_total"), 2.0);
+    for request in [r#"{"type":"delete","room":"d","id":1}"#, r#"{"type":"clear","room":"d"}"#] {
+        admin.send_text(request);
+        next_of(&mut admin, "ok");
+        for ws in [&mut poster, &mut wall] {
+            assert!(ws.recv_text().starts_with(r#"{"type":"#));
+        }
+    }
+    // A resume from 0 replays the two events and no danmaku.
+    let mut resumed = Ws::connect(addr, &format!("/ws?room=d&since=0&epoch={}", hello.epoch));
+    for _ in 0..2 {
+        let text = resumed.recv_text();
+        assert!(text.contains("delete") || text.contains("clear"), "{text}");
+    }
+    assert_eq!(sample(&metrics(addr), "danmaku_deliveries_total"), 2.0, "events are not deliveries");
+}
