@@ -42,6 +42,10 @@ pub struct Connection {
     pub scheduled: Option<Instant>,
     /// Why the server began to close it, if it did (`danmaku_closed_total`).
     pub closed_because: Option<CloseReason>,
+    /// In a cluster, a wall waiting for its `hello` (which waits for a Redis read): its input
+    /// is not read meanwhile, so no answer (an error, a pong) can go out before the `hello`.
+    /// Holds what came with the upgrade request. `None` otherwise.
+    pub held_input: Option<Vec<u8>>,
 }
 
 impl Connection {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::app::metrics::{CloseReason, Gauges};
 use crate::app::route::Route;
-use crate::app::{Action, App, Frame};
+use crate::app::{Action, App, Frame, Session};
 use crate::protocol::http_conn::{HttpEvent, HttpRules};
 use crate::protocol::ws_conn::{Role, WsConn, WsEvent, WsLimits};
 use crate::server::connections::{Connections, Kind, Protocol};
@@ -68,8 +68,10 @@ impl Server {
                 HttpEvent::Close => self.start_closing(token, now),
                 HttpEvent::Upgrade { route, mut leftover } => {
                     self.upgrade(token, route, now);
-                    if !leftover.is_empty() {
-                        self.on_websocket_bytes(token, &mut leftover, now);
+                    match self.conns.get_mut(token).and_then(|c| c.held_input.as_mut()) {
+                        Some(held) => held.append(&mut leftover),
+                        None if !leftover.is_empty() => self.on_websocket_bytes(token, &mut leftover, now),
+                        None => {}
                     }
                 }
             }
@@ -92,8 +94,26 @@ impl Server {
             self.conns.get_mut(token).map_or("?".into(), |c| c.peer.to_string())
         );
         let session = self.app.open(token, route, now, &mut actions);
+        // In a cluster a wall's `hello` waits for Redis (`Action::Admit` ends the wait).
+        let waits = self.app.cluster.is_some() && matches!(session, Session::Wall(_));
         self.conns.set_protocol(token, Protocol::WebSocket(ws, session));
+        if let Some(conn) = self.conns.get_mut(token) {
+            conn.held_input = waits.then(Vec::new);
+        }
         self.perform(actions, now);
+    }
+
+    /// Cluster mode: wall `to` got its `hello`; what it sent meanwhile is read now.
+    fn admit(&mut self, to: usize, now: Instant) {
+        if let Some(cluster) = &mut self.app.cluster {
+            cluster.admit(to);
+        }
+        let Some(mut held) = self.conns.get_mut(to).and_then(|c| c.held_input.take()) else { return };
+        if !held.is_empty() {
+            self.on_websocket_bytes(to, &mut held, now);
+        }
+        // The socket may hold more (edge-triggered: no new event comes for it).
+        self.resume.push(to);
     }
 
     fn on_websocket_bytes(&mut self, token: usize, data: &mut [u8], now: Instant) {
@@ -157,11 +177,7 @@ impl Server {
                 }
                 Action::Close { to, code, reason } => self.close_websocket(to, code, reason, now),
                 Action::SaveBlocklist(text) => self.save_blocklist(&text),
-                Action::Admit { to } => {
-                    if let Some(cluster) = &mut self.app.cluster {
-                        cluster.admit(to);
-                    }
-                }
+                Action::Admit { to } => self.admit(to, now),
                 Action::ToAdmins(json) => self.app.to_admins(&json, &mut more),
                 Action::FromNodes(json) => self.app.from_nodes(&json, time(now), &mut more),
             }

@@ -256,6 +256,7 @@ impl Server {
                 writable_interest: false,
                 scheduled: None,
                 closed_because: None,
+                held_input: None,
             });
             let Some(conn) = self.conns.get_mut(id.token) else { continue };
             if let Err(e) = self.poll.registry().register(&mut conn.socket, Token(id.token), Interest::READABLE) {

@@ -21,7 +21,7 @@ impl Server {
     pub(super) fn read(&mut self, token: usize, now: Instant) {
         let mut scratch = std::mem::take(&mut self.scratch);
         while let Some(conn) = self.conns.get_mut(token) {
-            if !conn.lifecycle.reads() {
+            if !conn.lifecycle.reads() || conn.held_input.is_some() {
                 break;
             }
             let takes_input = conn.lifecycle.takes_input();

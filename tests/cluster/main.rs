@@ -11,6 +11,7 @@ mod common;
 mod redis;
 
 mod admin;
+mod hello_first;
 mod nodes;
 mod outage;
 mod reading;
@@ -368,4 +369,10 @@ fn moderation_reaches_every_node() {
     let approved = read_until(&mut wall_b, Duration::from_secs(5), |s| s.ids.contains(&id));
     assert!(approved.ids.contains(&id), "the approved post reached the wall on B");
     assert!(!a.log_contains(TOKEN) && !b.log_contains(TOKEN), "the token is never logged");
+}
+
+/// A wall that sends at once still hears `hello` first (`hello_first.rs`).
+#[test]
+fn hello_comes_before_answers_to_what_the_wall_sent_at_once() {
+    hello_first::hello_comes_before_answers_to_what_the_wall_sent_at_once();
 }
