@@ -143,6 +143,20 @@ fn a_late_admin_sees_what_waits_and_every_admin_hears_what_was_decided() {
     assert!(collect(&mut again, "pending", Duration::from_millis(300)).is_empty());
 }
 
+/// A setting on a room without members keeps the room; turning it off forgets the room at once,
+/// and the other admins still hear that it is off (its last `room` entry).
+#[test]
+fn turning_a_setting_off_on_an_empty_room_reaches_the_other_admins() {
+    let dir = token_dir();
+    let server = start(&dir, &[]);
+    let (mut one, mut other) = (admin(server.addr()), admin(server.addr()));
+    for on in [true, false] {
+        request_ok(&mut one, &format!(r#"{{"type":"lock","room":"empty","on":{on}}}"#));
+        let entry = wait_for(&mut other, WAIT, |v| is("room")(v) && field(v, "room") == "empty");
+        assert_eq!(entry.get("lock"), Some(&Value::Bool(on)), "{entry:?}");
+    }
+}
+
 fn node(redis: &str, dir: &TempDir) -> Server {
     start(dir, &["--redis", redis])
 }

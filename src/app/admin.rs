@@ -49,6 +49,8 @@ pub struct Admins {
     /// Rooms whose `room` update is due, and when each was last sent.
     changed: HashSet<RoomId>,
     last_sent: Vec<Option<Instant>>,
+    /// The final `room` entries of rooms just forgotten, due with the next housekeeping.
+    last_entries: Vec<String>,
 }
 
 impl Default for Admins {
@@ -59,6 +61,7 @@ impl Default for Admins {
             waiting: Vec::new(),
             changed: HashSet::new(),
             last_sent: Vec::new(),
+            last_entries: Vec::new(),
         }
     }
 }
@@ -174,6 +177,9 @@ impl App {
         self.admins.waiting = waiting;
         for (token, _, client) in late {
             self.refuse_admin(token, client, "no auth within 10 s", now, actions);
+        }
+        for json in std::mem::take(&mut self.admins.last_entries) {
+            self.admins.send_all(&json, actions);
         }
         let due: Vec<RoomId> = (self.admins.changed.iter().copied())
             .filter(|&r| self.admins.last_sent.get(r).copied().flatten().is_none_or(|t| now >= t + ROOM_UPDATE_GAP))
@@ -297,6 +303,9 @@ impl App {
     }
 
     /// Changes a room's settings, creating the room if needed (a setting outlives members).
+    /// A room left with no members, history or setting is forgotten at once; the admins get
+    /// its last `room` entry (settings off) with the next housekeeping, after the request's
+    /// reply, as no later entry will tell them.
     fn set_rules(
         &mut self,
         room: &str,
@@ -307,7 +316,14 @@ impl App {
             change(&mut r.rules);
         }
         self.admins.room_changed(id);
+        let last_entry = self.room_state(id).map(|state| admin_msg::room_json(&state));
         self.wall.rooms.forget_if_unused(id);
+        if self.wall.rooms.get(id).is_none()
+            && let Some(json) = last_entry
+            && !self.admins.signed_in.is_empty()
+        {
+            self.admins.last_entries.push(json);
+        }
         Ok(())
     }
 
