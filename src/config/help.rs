@@ -22,7 +22,7 @@ FLAGS:
         --rate N                  danmaku per second per connection, 0 = unlimited [default: 5]
         --blocklist FILE          words or phrases, one per line, case-insensitive, whose posts are rejected
         --allow-origin ORIGIN     cross-site origin allowed to upgrade (repeatable, or *)
-        --history N               danmaku each room keeps for walls that resume; 0 = none [default: 1000]
+        --history N               danmaku each room keeps for walls that resume, at most 1048576; 0 = none [default: 1000]
         --history-ttl SECS        forget retained danmaku older than this [default: 120]
         --max-rooms N             rooms that may exist at once; a wall for a new room past it gets 503
                                   [default: 10000]

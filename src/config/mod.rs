@@ -127,6 +127,17 @@ pub fn is_bad_flag_value(e: &std::io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<BadFlagValue>())
 }
 
+/// The most danmaku `--history` may keep per room (a bound on memory per room).
+pub const MAX_HISTORY: usize = 1 << 20;
+
+/// `n`, or why it is over `max` (said, not silently lowered).
+fn at_most(flag: &str, n: usize, max: usize) -> Result<usize, String> {
+    if n > max {
+        return Err(format!("{flag} must be at most {max}, got {n}"));
+    }
+    Ok(n)
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
@@ -201,7 +212,7 @@ fn apply_limit(config: &mut Config, flag: &str, v: &str) -> Result<bool, String>
         "--max-message" => config.max_message = count(flag, v, 1)?,
         "--max-backlog" => config.max_backlog = count(flag, v, 1)?,
         "--max-connections" => config.max_connections = count(flag, v, 1)?,
-        "--history" => config.history = count(flag, v, 0)?.min(1 << 20),
+        "--history" => config.history = at_most(flag, count(flag, v, 0)?, MAX_HISTORY)?,
         "--history-ttl" => config.history_ttl = seconds(flag, v, false)?,
         "--max-rooms" => config.max_rooms = count(flag, v, 1)?,
         "--rate" => config.rate = u32::try_from(count(flag, v, 0)?).map_err(|_| format!("{flag}: {v} is too large"))?,
@@ -318,6 +329,7 @@ mod tests {
             &["--trust-proxy", "nope"],
             &["--metrics=1"],
             &["--flush-delay", "soon"],
+            &["--history", "1048577"],
         ] {
             let err = parse(args).unwrap_err();
             assert!(!err.is_empty() && err != "help", "{args:?}");
