@@ -2,7 +2,9 @@
 // DANMAKU_ADMIN_TOKEN set: a wrong token is refused; delete takes a danmaku off an open
 // wall within 1 s; hold puts posts in #pending (the post page says held), approve puts
 // one on the wall, reject never does; a ban from the feed makes the next post fail with
-// the "muted" reason; clear empties the wall. (Needs the server's moderation support.)
+// the "muted" reason; clear empties the wall; an admin page opened later lists the posts
+// still waiting, and a decision on one page takes the entry off the other. (Needs the
+// server's moderation support.)
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,6 +94,26 @@ describe('moderation page', () => {
     await wall.waitForTimeout(1500);
     assert.ok(!(await seenTexts(wall)).includes('reject me'), 'a rejected post never reaches the wall');
 
+    await admin.locator(`.room[data-room="${ROOM}"] .hold`).uncheck();
+    assert.match(await waitReplies(admin, ++replies), /✓ hold/);
+  });
+
+  test('a late admin page lists what waits; a decision on one page clears it on the other', async () => {
+    await admin.locator(`.room[data-room="${ROOM}"] .hold`).check();
+    assert.match(await waitReplies(admin, ++replies), /✓ hold/);
+    await typeAndSend(post, 'wait for two');
+    await waitPostState(post, 'held');
+    const late = await openAdmin(browser, server.url, { token: ADMIN_TOKEN });
+    try {
+      const there = late.locator(`#pending .pending[data-room="${ROOM}"]`, { hasText: 'wait for two' });
+      await there.waitFor({ timeout: WAIT_MS }); // sent right after its state
+      const here = admin.locator(`#pending .pending[data-room="${ROOM}"]`, { hasText: 'wait for two' });
+      await here.locator('.reject').click();
+      assert.match(await waitReplies(admin, ++replies), /✓ reject/);
+      await there.waitFor({ state: 'detached', timeout: WAIT_MS }); // the server's `decided`
+    } finally {
+      await closePage(late);
+    }
     await admin.locator(`.room[data-room="${ROOM}"] .hold`).uncheck();
     assert.match(await waitReplies(admin, ++replies), /✓ hold/);
   });
