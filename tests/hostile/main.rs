@@ -49,15 +49,7 @@ fn mutated_http_requests_get_a_status_line_or_a_close() {
     let mut server = Server::start(&["--request-timeout", "1", "--echo"]);
     let addr = server.addr();
     let run = HttpRun::new(addr, server.host());
-    let workers: Vec<_> = (0..HTTP_THREADS)
-        .map(|t| {
-            let run = run.clone();
-            thread::spawn(move || run.worker(t))
-        })
-        .collect();
-    for w in workers {
-        w.join().expect("worker panicked");
-    }
+    on_threads(&run, HTTP_THREADS, HttpRun::worker);
     let probes = run.probes.lock().unwrap();
     let slowest = probes.iter().max().copied().unwrap_or_default();
     println!(
@@ -120,15 +112,7 @@ fn mutated_websocket_frames_are_echoed_or_closed_with_the_right_code() {
     ]);
     let addr = server.addr();
     let run = EchoRun::new(addr);
-    let workers: Vec<_> = (0..WS_THREADS)
-        .map(|t| {
-            let run = run.clone();
-            thread::spawn(move || run.worker(t))
-        })
-        .collect();
-    for w in workers {
-        w.join().expect("worker panicked");
-    }
+    on_threads(&run, WS_THREADS, EchoRun::worker);
     let probes = run.probes.lock().unwrap();
     println!(
         "mutated WebSocket: {WS_CONNECTIONS} connections, {} frames sent, {} echoes and pongs verified in {:.1} s; endings {:?}; {} probes (slowest {:?})",
@@ -173,4 +157,18 @@ fn mutated_danmaku_json_is_broadcast_or_rejected_and_the_room_stays_consistent()
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
     assert!(totals.0 > 200 && totals.1 > 200, "the mutations should give both outcomes: {totals:?}");
     assert_alive_and_clean(&mut server, "mutated JSON");
+}
+
+/// Runs `work(run, t)` for `t` in `0..threads`, each on its own thread with its own clone of
+/// `run` (the shared counters inside are `Arc`s); returns when all are done.
+fn on_threads<R: Clone + Send + 'static>(run: &R, threads: usize, work: fn(&R, usize)) {
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let run = run.clone();
+            thread::spawn(move || work(&run, t))
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker panicked");
+    }
 }
