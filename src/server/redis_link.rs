@@ -55,6 +55,8 @@ pub struct RedisLink {
     lookup: Option<JoinHandle<io::Result<IpAddr>>>,
     /// The last lookup again failed (logged once until one succeeds).
     lookup_failing: bool,
+    /// [`resolve::lookup`] (tests put another here).
+    resolve: fn(&str) -> io::Result<IpAddr>,
     links: [Link; 2],
 }
 
@@ -84,6 +86,7 @@ impl RedisLink {
             address: SocketAddr::new(ip, url.port),
             lookup: None,
             lookup_failing: false,
+            resolve: resolve::lookup,
             links: [link(SessionRole::Commands, COMMANDS), link(SessionRole::Subscriber, SUBSCRIBER)],
         })
     }
@@ -99,8 +102,8 @@ impl RedisLink {
         if !self.is_name || self.lookup.is_some() {
             return;
         }
-        let host = self.host.clone();
-        match std::thread::Builder::new().name("redis-lookup".into()).spawn(move || resolve::lookup(&host)) {
+        let (host, resolve) = (self.host.clone(), self.resolve);
+        match std::thread::Builder::new().name("redis-lookup".into()).spawn(move || resolve(&host)) {
             Ok(handle) => self.lookup = Some(handle),
             Err(e) => log::debug!("cannot start a lookup of {}: {e}", self.host),
         }
@@ -270,3 +273,7 @@ fn write_some(stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
     out.drain(..written);
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "redis_link_tests.rs"]
+mod tests;
