@@ -5,12 +5,11 @@
 //! a reply not yet there, a full socket buffer are all just states the loop comes back to.
 //!
 //! A Redis host given by name is looked up once before the loop starts ([`RedisLink::start`]),
-//! and again, on a thread of its own, whenever a connection to it fails: the loop keeps the
-//! address it has until the new one arrives (it checks every turn, so within a tick).
+//! and again whenever a connection to it fails, by a [`Lookup`] the loop polls every turn
+//! (so at least every tick) without blocking: the old address is used until a new one comes.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -19,7 +18,7 @@ use mio::{Interest, Poll, Token};
 use crate::app::cluster::Cluster;
 use crate::protocol::redis_session::SessionRole;
 use crate::server::event_loop::{Server, time};
-use crate::server::resolve;
+use crate::server::resolve::{self, Lookup, Resolver};
 use crate::wire::redis_url::RedisUrl;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -52,11 +51,11 @@ pub struct RedisLink {
     /// Where Redis is (the last address the host was found at).
     address: SocketAddr,
     /// The lookup under way, if any (at most one).
-    lookup: Option<JoinHandle<io::Result<IpAddr>>>,
+    lookup: Option<Lookup>,
     /// The last lookup again failed (logged once until one succeeds).
     lookup_failing: bool,
-    /// [`resolve::lookup`] (tests put another here).
-    resolve: fn(&str) -> io::Result<IpAddr>,
+    /// Looks up again with this; `None`: the machine's files, read again each time.
+    resolver: Option<Resolver>,
     links: [Link; 2],
 }
 
@@ -86,7 +85,7 @@ impl RedisLink {
             address: SocketAddr::new(ip, url.port),
             lookup: None,
             lookup_failing: false,
-            resolve: resolve::lookup,
+            resolver: None,
             links: [link(SessionRole::Commands, COMMANDS), link(SessionRole::Subscriber, SUBSCRIBER)],
         })
     }
@@ -96,28 +95,31 @@ impl RedisLink {
         self.links.iter().filter_map(|l| l.retry_at).min()
     }
 
-    /// After a failed connection: looks a named host up again on a thread, unless a lookup
-    /// is already under way. Never blocks.
-    fn look_up_again(&mut self) {
+    /// After a failed connection: starts looking a named host up again, unless a lookup
+    /// is already under way. Never blocks (reads /etc/resolv.conf and /etc/hosts, though).
+    fn look_up_again(&mut self, now: Instant) {
         if !self.is_name || self.lookup.is_some() {
             return;
         }
-        let (host, resolve) = (self.host.clone(), self.resolve);
-        match std::thread::Builder::new().name("redis-lookup".into()).spawn(move || resolve(&host)) {
-            Ok(handle) => self.lookup = Some(handle),
-            Err(e) => log::debug!("cannot start a lookup of {}: {e}", self.host),
+        let resolver = self.resolver.clone().unwrap_or_else(Resolver::from_system);
+        match resolver.start(&self.host, false) {
+            Ok(lookup) => self.lookup = Some(lookup),
+            Err(done) => self.found(done, now),
         }
     }
 
-    /// Takes a finished lookup's address: a new one is used from now on (connections not
-    /// up are tried at once); a failure keeps the old one.
-    fn take_lookup(&mut self, now: Instant) {
-        if !self.lookup.as_ref().is_some_and(JoinHandle::is_finished) {
-            return;
-        }
-        let Some(handle) = self.lookup.take() else { return };
+    /// Moves the lookup under way on, and takes its result when it is done.
+    fn poll_lookup(&mut self, now: Instant) {
+        let Some(done) = self.lookup.as_mut().and_then(Lookup::poll) else { return };
+        self.lookup = None;
+        self.found(done, now);
+    }
+
+    /// A lookup's result: a new address is used from now on (connections not up are tried
+    /// at once); a failure keeps the old one.
+    fn found(&mut self, result: io::Result<IpAddr>, now: Instant) {
         let old = self.address.ip();
-        match handle.join().unwrap_or_else(|_| Err(io::Error::other("the lookup thread failed"))) {
+        match result {
             Ok(ip) if ip != old => {
                 log::info!("Redis host {} is now at {ip} (was {old})", self.host);
                 self.address.set_ip(ip);
@@ -186,7 +188,7 @@ impl Server {
         if cluster.next_wake().is_some_and(|at| now >= at) {
             cluster.on_timer(time(now), &mut actions);
         }
-        link.take_lookup(now);
+        link.poll_lookup(now);
         write_links(link, cluster, now, &mut actions);
         let mut failed = false;
         for l in &mut link.links {
@@ -212,7 +214,7 @@ impl Server {
             }
         }
         if failed {
-            link.look_up_again();
+            link.look_up_again(now);
         }
         write_links(link, cluster, now, &mut actions);
         self.app.counters.posts_accepted += std::mem::take(&mut cluster.posts_accepted);
