@@ -9,8 +9,8 @@
 //! A datagram that is not the answer to the question asked (another source, another ID,
 //! another question, garbage) is ignored. The name does not exist, or has no address: the
 //! next name. A server error (SERVFAIL, refused, ICMP unreachable): the next server, then
-//! the next name. No nameserver answering at all: the lookup stops there (as res_search(3)
-//! does), so it takes at most about `TIMEOUT × ATTEMPTS × nameservers`.
+//! the next name. No nameserver answering a question at all: the lookup stops there (as
+//! res_search(3) does), so silent nameservers cost `TIMEOUT × ATTEMPTS × nameservers`.
 //!
 //! [`lookup`] blocks (the server calls it once, before its loop starts). A [`Lookup`] does
 //! the same steps without ever blocking: the event loop polls it once a turn.
