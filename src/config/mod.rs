@@ -354,7 +354,7 @@ mod tests {
         assert!(c.reuse_port);
         let c = parse(&[]).unwrap();
         assert!(c.redis.is_none() && !c.reuse_port);
-        for host in ["redis://localhost", "redis://[::1]:6380", "redis://10.0.0.5"] {
+        for host in ["redis://localhost", "redis://[::1]:6380", "redis://10.0.0.5", "redis://redis.example.org:6379"] {
             assert!(parse(&["--redis", host]).is_ok(), "{host}");
         }
         assert_eq!(c.redis_prefix, "danmaku:");
@@ -364,7 +364,8 @@ mod tests {
             (&["--redis", "redis://h:0"], "port"),
             (&["--redis", "redis://h:99999"], "port"),
             (&["--redis", "redis://h/x"], "database"),
-            (&["--redis", "redis://redis.example.org:6379"], "not an IP address"),
+            (&["--redis", "redis://bad%20host:6379"], "not a valid host name"),
+            (&["--redis", "redis://a..b"], "not a valid host name"),
             (&["--redis-prefix", "a{b"], "--redis-prefix"),
             (&["--redis-prefix", "a b"], "--redis-prefix"),
             (&["--reuse-port=1"], "takes no value"),

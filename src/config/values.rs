@@ -6,15 +6,13 @@ use std::time::Duration;
 use crate::protocol::coalesce::FlushPolicy;
 use crate::wire::redis_url::RedisUrl;
 
-/// `--redis URL`, whose host must be an address (an IP literal or `localhost`): the server
-/// never looks names up, so nothing in its loop waits for a resolver.
+/// `--redis URL`. Its host may be a name (RFC 1035 §2.3.4 rules, checked here): it is looked
+/// up when the server starts (`server::resolve`); a name that cannot be found then is not a
+/// bad flag value.
 pub(super) fn redis_url(v: &str) -> Result<RedisUrl, String> {
     let url = RedisUrl::parse(v).map_err(|e| format!("--redis: {e}"))?;
     if url.ip().is_none() {
-        return Err(format!(
-            "--redis: '{}' is not an IP address; the server does not look names up (use e.g. redis://10.0.0.5:6379)",
-            url.host
-        ));
+        crate::wire::dns::validate_name(&url.host).map_err(|e| format!("--redis: host {:?} is {e}", url.host))?;
     }
     Ok(url)
 }

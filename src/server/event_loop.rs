@@ -108,14 +108,18 @@ impl Server {
         let limits = HistoryLimits { max_len: config.history, ttl: config.history_ttl };
         let rooms = Rooms::new(config.max_rooms, limits, unix_ms());
         let mut app = App::new(Wall::new(rooms, config.rate, blocklist), &config);
-        let redis = config.redis.as_ref().map(|url| {
-            let cluster = cluster_of(&config, url);
-            // Hold keys name their node, so an approve on any node finds the post's node.
-            app.wall.held = HoldQueue::new(DEFAULT_MAX_PER_ROOM, DEFAULT_MAX_TOTAL, &format!("{}-", cluster.node));
-            app.cluster = Some(cluster);
-            log::info!("cluster mode: rooms live in Redis at {}:{} (database {})", url.host, url.port, url.db);
-            super::redis_link::RedisLink::new(url, Instant::now())
-        });
+        let redis = match &config.redis {
+            Some(url) => {
+                let link = redis_link::RedisLink::start(url, Instant::now())?;
+                let cluster = cluster_of(&config, url);
+                // Hold keys name their node, so an approve on any node finds the post's node.
+                app.wall.held = HoldQueue::new(DEFAULT_MAX_PER_ROOM, DEFAULT_MAX_TOTAL, &format!("{}-", cluster.node));
+                app.cluster = Some(cluster);
+                log::info!("cluster mode: rooms live in Redis at {}:{} (database {})", url.host, url.port, url.db);
+                Some(link)
+            }
+            None => None,
+        };
         let coalescer = Coalescer::new(config.flush_delay);
         Ok(Server {
             app,

@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod output;
 pub mod pages;
 mod redis_link;
+pub mod resolve;
 pub mod responder;
 #[allow(unsafe_code)] // The one module that calls the C library directly (signals, rlimits).
 pub mod system;

@@ -58,8 +58,8 @@ impl fmt::Display for RedisUrlError {
 impl std::error::Error for RedisUrlError {}
 
 impl RedisUrl {
-    /// The host as an address: an IP literal, or `localhost`. A name is `None`: the server
-    /// never looks names up (its loop must not block on a resolver, and the binary is static).
+    /// The host as an address: an IP literal, or `localhost`. A name is `None` (the server
+    /// looks it up itself: `server::resolve`).
     pub fn ip(&self) -> Option<std::net::IpAddr> {
         match self.host.as_str() {
             "localhost" => Some(std::net::IpAddr::from([127, 0, 0, 1])),
