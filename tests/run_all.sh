@@ -4,7 +4,8 @@
 # Stages: installs (Debian packages, npm, PyPI; only what is missing), format check
 # (cargo fmt), code shape, lint (clippy), unit + integration tests (cargo test, with private
 # redis-server and nginx instances the tests start themselves), Autobahn conformance,
-# browser end-to-end tests (headless Chromium), fuzz smoke runs (20 s per target).
+# browser end-to-end tests (headless Chromium), the release binary's size, fuzz smoke runs
+# (20 s per target).
 # Each stage prints its time; the script stops at the first failure, a failed install included.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,6 +77,12 @@ bash tests/autobahn/conformance.sh
 
 stage "browser end-to-end tests (headless Chromium)"
 bash tests/browser/run.sh
+
+stage "release binary size (the promise: at most 1.5 MiB, stripped and static)"
+cargo build --release --quiet
+size=$(stat -c %s target/release/danmaku-wall)
+echo "target/release/danmaku-wall: $size bytes (limit 1572864)"
+[ "$size" -le 1572864 ] || { echo "FAIL: the release binary is $size bytes, over 1.5 MiB" >&2; exit 1; }
 
 stage "fuzz smoke: every cargo-fuzz target for 20 s"
 bash fuzz/run.sh 20
