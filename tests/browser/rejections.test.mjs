@@ -1,4 +1,5 @@
-// A refused post: the post page shows the server's reason word for word. The expected
+// A refused post: the post page shows the server's reason word for word (a blocked word,
+// the rate, an empty or too long message: the page checks nothing itself). The expected
 // reason is read from the server itself, through a raw WebSocket opened in a page.
 
 import { describe, test, before, after } from 'node:test';
@@ -73,6 +74,29 @@ describe('rejected posts', () => {
       const seen = await seenTexts(wall);
       assert.deepEqual(seen.filter((t) => t.startsWith('quick')), ['quick 1', 'quick 2']);
       assert.equal(await post.locator('#msg').inputValue(), 'quick 3', 'a refused message stays in the box');
+    } finally {
+      await closePage(wall);
+      await closePage(post);
+      await server.stop();
+    }
+  });
+
+  test('empty and too long: #status shows the server\'s own reasons, not the page\'s', async () => {
+    const server = await startServer(['--rate', '0']);
+    let wall, post;
+    try {
+      wall = await openWall(browser, server.url, 'room=t3len');
+      post = await openPost(browser, server.url, 'room=t3len');
+      const long = '弹'.repeat(101);
+      const raw = await rawExchange(wall, 't3len', [{ msg: '   ' }, { msg: long }], 2);
+      assert.deepEqual(raw.map((r) => r.type), ['error', 'error'], JSON.stringify(raw));
+      for (const [text, reply] of [['   ', raw[0]], [long, raw[1]]]) {
+        await post.evaluate(() => { document.getElementById('status').dataset.state = ''; });
+        await typeAndSend(post, text);
+        assert.equal(await errorStatus(post), reply.error, 'verbatim');
+      }
+      assert.match(raw[0].error, /empty/);
+      assert.match(raw[1].error, /101 characters/);
     } finally {
       await closePage(wall);
       await closePage(post);

@@ -12,7 +12,6 @@
 import { Connection, isDark, roomFromQuery } from '/js/connection.js';
 
 const MAX_CHARS = 100;                       // Unicode code points, after trimming
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const SETTINGS_KEY = 'danmaku-wall:post';    // last colour/size/mode in localStorage
 const NO_REPLY_MS = 5000;                    // say so if the server stays silent this long
 
@@ -111,21 +110,13 @@ let refCounter = 0;
 const nextRef = () => `p${++refCounter}-${PAGE_TAG}`;
 let noReplyTimer = 0;
 
-/** Local checks, so obvious mistakes don't need a round trip. null = looks fine. */
-function localProblem(text) {
-  if (text === '') return 'type a message first';
-  const n = codePoints(text);
-  if (n > MAX_CHARS) return `too long: ${n} characters, at most ${MAX_CHARS}`;
-  if (CONTROL_CHARS.test(text)) return 'the message contains control characters';
-  return null;
-}
-
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   if (roomError) { setStatus(roomError, 'error'); return; }
+  // No checks of our own: an empty, too long or control-character message goes to the
+  // server too, so #status shows its reason verbatim (the contract), never a paraphrase.
+  // The counter above the field already shows the length as it is typed.
   const text = msgBox.value.trim();
-  const problem = localProblem(text);
-  if (problem) { setStatus(problem, 'error'); msgBox.focus(); return; }
 
   const { color, size, mode } = form.elements;
   const ref = nextRef();
