@@ -32,6 +32,7 @@ use crate::wire::redis_url::RedisUrl;
 
 pub use super::cluster_sync::RoomSync;
 
+mod acks;
 pub mod admin;
 mod sessions;
 
@@ -87,6 +88,8 @@ pub struct Cluster {
     logged: Option<String>,
     next_tag: u64,
     pending: HashMap<u64, Pending>,
+    /// Acks waiting for their danmaku to be delivered here.
+    acks: acks::Acks,
     /// Rooms with local members, by name.
     pub(super) rooms: HashMap<Rc<str>, RoomSync>,
     /// The room of each local wall, and whether the fan-out may deliver to it yet.
@@ -134,6 +137,7 @@ impl Cluster {
             logged: None,
             next_tag: 1,
             pending: HashMap::new(),
+            acks: acks::Acks::default(),
             rooms: HashMap::new(),
             walls: Vec::new(),
             generations: Vec::new(),

@@ -110,6 +110,11 @@ impl RoomSync {
         self.members = self.tokens.len();
     }
 
+    /// The room's epoch, once a read or a message told it.
+    pub(super) fn epoch(&self) -> Option<&Rc<str>> {
+        self.epoch.as_ref()
+    }
+
     /// The id of the latest danmaku delivered here (0: none yet).
     pub(super) fn last_id(&self) -> u64 {
         self.last.map_or(0, |p| p.id)
@@ -245,7 +250,9 @@ impl Cluster {
         match room.last {
             Some(last) if same_epoch && message.pos <= last => return,
             Some(last) if same_epoch && room.buffer.is_empty() && last.is_followed_by(message.pos) => {
-                return room.deliver(message.pos, &message.json, actions);
+                room.deliver(message.pos, &message.json, actions);
+                let name = room.name.clone();
+                return self.release_acks(&name, actions);
             }
             // A jump, another epoch, or not synced yet: keep it and read.
             _ => room.keep(message),
@@ -306,6 +313,7 @@ impl Cluster {
         if gap || room.again || !room.joiners.is_empty() {
             self.sync(name, time);
         }
+        self.release_acks(name, actions);
     }
 
     /// `hello`, the replay that fits the budget, then what the room delivered since the read.

@@ -143,3 +143,54 @@ fn losing_the_subscriber_takes_the_node_down() {
     c.on_timer(at(now + PING_INTERVAL + REPLY_TIMEOUT + Duration::from_millis(1)), &mut actions);
     assert!(!c.is_up() && c.session_failed(SessionRole::Subscriber));
 }
+
+/// A node up with wall 1 greeted in room `r` (epoch `E`, nothing posted yet).
+fn synced(now: Instant) -> Cluster {
+    let mut c = cluster();
+    handshake(&mut c, SessionRole::Commands, now);
+    handshake(&mut c, SessionRole::Subscriber, now);
+    c.join(1, &member(), "r", (None, None), now);
+    let confirm = format!("*3\r\n{}{}:1\r\n", bulk("subscribe"), bulk(CHANNEL));
+    c.feed(SessionRole::Subscriber, confirm.as_bytes(), at(now), &mut Vec::new());
+    c.feed(SessionRole::Commands, read_reply("E", 0, &[]).as_bytes(), at(now), &mut Vec::new());
+    c.admit(1);
+    c.take_output(SessionRole::Commands);
+    c
+}
+
+/// Wall 1 posts with `ref`; the script's reply (`*2 $E :id`) and the channel message come in
+/// the order given; returns what the node did, in order.
+fn post_and_answer(c: &mut Cluster, reply_first: bool, now: Instant) -> Vec<String> {
+    let post = parse_post(r#"{"msg":"hi","ref":"a"}"#).unwrap();
+    let accepted = Accepted { room: 0, danmaku: post.danmaku, reference: post.reference, from: member().client };
+    let mut actions = Vec::new();
+    c.publish(Some(1), &"r".into(), accepted, at(now), &mut actions);
+    let reply = format!("*2\r\n{}:1\r\n", bulk("E"));
+    let mut steps = [(SessionRole::Commands, reply), (SessionRole::Subscriber, live("E", "1-0", 1))];
+    if !reply_first {
+        steps.reverse();
+    }
+    for (role, bytes) in steps {
+        c.feed(role, bytes.as_bytes(), at(now), &mut actions);
+    }
+    texts(&actions).into_iter().filter(|t| !t.starts_with("ToAdmins")).collect()
+}
+
+/// The contract: the sender's `ack` comes once its post is broadcast. In a cluster the
+/// script's reply may come before the channel message: the ack waits for the delivery.
+#[test]
+fn an_ack_never_goes_out_before_its_danmaku() {
+    let now = Instant::now();
+    for reply_first in [true, false] {
+        let mut c = synced(now);
+        let done = post_and_answer(&mut c, reply_first, now);
+        assert_eq!(
+            done,
+            vec![
+                r#"all {"type":"danmaku","id":1}"#.to_string(),
+                r#"send 1 {"type":"ack","ref":"a","id":1}"#.to_string()
+            ],
+            "reply first: {reply_first}"
+        );
+    }
+}

@@ -5,10 +5,9 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::{Cluster, Pending};
-use crate::app::{Action, Frame, Time, text_frame};
+use crate::app::{Action, Time};
 use crate::protocol::cluster_script as cs;
 use crate::protocol::redis_session::{Failure, RedisEvent, RedisSession, SessionRole, SubKind};
-use crate::wall::danmaku;
 use crate::wire::resp::Value;
 
 impl Cluster {
@@ -206,14 +205,13 @@ impl Cluster {
     pub(in crate::app) fn on_reply(&mut self, tag: u64, value: &Value, time: Time, actions: &mut Vec<Action>) {
         match self.pending.remove(&tag) {
             Some(Pending::Post { token, generation, reference, feed }) => match cs::parse_published(value) {
-                Ok((_, id)) => {
+                Ok((epoch, id)) => {
                     self.posts_accepted += 1;
-                    if let Some(feed) = feed {
-                        self.feed_post(&feed, id, actions);
+                    if let Some(feed) = &feed {
+                        self.feed_post(feed, id, actions);
                     }
-                    if let Some(reference) = reference.filter(|_| self.generation(token) == generation) {
-                        let ack = text_frame(&danmaku::ack_json(&reference, id));
-                        actions.push(Action::Send { to: token, frame: Frame::Owned(ack) });
+                    if let (Some(reference), Some(feed)) = (reference, feed) {
+                        self.ack(&feed.room, &epoch, id, (token, generation), reference, actions);
                     }
                 }
                 Err(why) => {
