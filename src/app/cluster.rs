@@ -104,6 +104,8 @@ pub struct Cluster {
     /// Frames queued to connections directly (replays), for `/metrics`.
     pub deliveries: u64,
     pub posts_accepted: u64,
+    /// Posts refused after the wall took them (Redis away or refusing), for `/metrics`.
+    pub posts_refused: u64,
     /// This node's name on the admin bus (and the prefix of its hold keys).
     pub node: String,
     /// `PREFIX` + `admin:` + the database: where nodes tell each other of moderation (see
@@ -146,6 +148,7 @@ impl Cluster {
             clock: None,
             deliveries: 0,
             posts_accepted: 0,
+            posts_refused: 0,
             node: String::new(),
             admin_channel,
         };
@@ -194,7 +197,10 @@ impl Cluster {
         self.generations.get(token).copied().unwrap_or(0)
     }
 
+    /// A post the node could not get into Redis: an error to its sender (if still there), and
+    /// one more `rejected` post in `/metrics`.
     fn refuse(&mut self, token: usize, generation: u32, reference: Option<&str>, actions: &mut Vec<Action>) {
+        self.posts_refused += 1;
         if self.generation(token) == generation {
             let json = danmaku::error_json(UNAVAILABLE, reference);
             actions.push(Action::Send { to: token, frame: Frame::Owned(text_frame(&json)) });

@@ -77,6 +77,7 @@ fn posts_are_refused_while_redis_is_away() {
     c.publish(Some(3), &"r".into(), accepted, at(now), &mut actions);
     assert!(!c.is_up());
     assert_eq!(texts(&actions), vec![format!(r#"send 3 {{"type":"error","error":"{UNAVAILABLE}","ref":"a"}}"#)]);
+    assert_eq!(c.posts_refused, 1, "counted as rejected in /metrics");
 }
 
 #[test]

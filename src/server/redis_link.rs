@@ -218,6 +218,7 @@ impl Server {
         }
         write_links(link, cluster, now, &mut actions);
         self.app.counters.posts_accepted += std::mem::take(&mut cluster.posts_accepted);
+        self.app.counters.posts_rejected += std::mem::take(&mut cluster.posts_refused);
         self.app.counters.deliveries += std::mem::take(&mut cluster.deliveries);
         self.perform(actions, now);
     }
