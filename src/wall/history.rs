@@ -49,9 +49,6 @@ pub struct History {
     danmaku: usize,
     /// The highest id pruned by count or age (0: none).
     pruned_upto: u64,
-    /// A wall whose `since` is below this may have missed a `delete` or `clear` that was
-    /// pruned (by count or age) before it came back.
-    event_floor: u64,
     /// The id of the latest danmaku ever added (0: none).
     last: u64,
 }
@@ -59,7 +56,7 @@ pub struct History {
 impl History {
     /// A history whose next danmaku will have id `last + 1`.
     pub fn new() -> Self {
-        History { entries: VecDeque::new(), danmaku: 0, pruned_upto: 0, event_floor: 0, last: 0 }
+        History { entries: VecDeque::new(), danmaku: 0, pruned_upto: 0, last: 0 }
     }
 
     pub fn last(&self) -> u64 {
@@ -94,9 +91,8 @@ impl History {
         self.entries.push_back(Entry { id: self.last, is_event: true, at: now, frame });
         if self.entries.len() - self.danmaku > limits.max_len
             && let Some(i) = self.entries.iter().position(|e| e.is_event)
-            && let Some(dropped) = self.entries.remove(i)
         {
-            self.event_floor = self.event_floor.max(dropped.id + 1);
+            self.entries.remove(i);
         }
     }
 
@@ -123,12 +119,11 @@ impl History {
 
     fn pop_front(&mut self) {
         match self.entries.pop_front() {
-            Some(e) if e.is_event => self.event_floor = self.event_floor.max(e.id + 1),
-            Some(e) => {
+            Some(e) if !e.is_event => {
                 self.danmaku -= 1;
                 self.pruned_upto = self.pruned_upto.max(e.id);
             }
-            None => {}
+            _ => {}
         }
     }
 
@@ -149,9 +144,10 @@ impl History {
             frames.push(e.frame.clone());
         }
         frames.reverse();
-        // A wall that saw nothing (`since=0`) cannot have missed an event about what it saw.
-        let complete = since >= self.pruned_upto && (since == 0 || since >= self.event_floor);
-        Replay { frames, recovered: !cut && (since >= self.last || complete) }
+        // The contract counts danmaku only: "every danmaku after `ID` up to `last` was still
+        // retained (deleted and cleared ones aside)". A pruned `delete` or `clear` event does
+        // not make a replay incomplete (a wall that missed one may still show what it removed).
+        Replay { frames, recovered: !cut && (since >= self.last || since >= self.pruned_upto) }
     }
 }
 
