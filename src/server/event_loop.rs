@@ -93,7 +93,10 @@ impl Server {
             None => Pages::embedded(),
         };
         let blocklist = match &config.blocklist {
-            Some(path) => Blocklist::load(path).map_err(|e| with_context(e, "--blocklist", path))?,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| with_context(e, "--blocklist", path))?;
+                Blocklist::parse(&text)
+            }
             None => Blocklist::default(),
         };
         match system::raise_fd_limit() {

@@ -41,10 +41,6 @@ impl Blocklist {
         Blocklist { phrases }
     }
 
-    pub fn load(path: &std::path::Path) -> std::io::Result<Blocklist> {
-        Ok(Blocklist::parse(&std::fs::read_to_string(path)?))
-    }
-
     pub fn len(&self) -> usize {
         self.phrases.len()
     }

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The code-shape promise, checked: no function in src/ over 60 lines and no source file over
-400 lines (test files, `*_tests.rs` and `#[cfg(test)] mod tests` blocks aside).
+400 lines (test files, `*_tests.rs` and `#[cfg(test)] mod tests` blocks aside); and the rings'
+promise: outside tests, rings 1 and 2 and the app and wall beside them (src/wire,
+src/protocol, src/wall, src/app) name no clock read, file, socket, thread or `mio`.
 
     python3 tests/tools/code_shape.py            # exit 1 and list what breaks the promise
     python3 tests/tools/code_shape.py --report   # also the longest functions and the totals
@@ -13,6 +15,8 @@ import re
 import sys
 
 MAX_FN, MAX_FILE = 60, 400
+PURE = ("src/wire/", "src/protocol/", "src/wall/", "src/app/")
+IMPURE = re.compile(r"Instant::now|SystemTime|std::fs|std::thread|mio::|TcpStream|TcpListener|UdpSocket")
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FN = re.compile(r'^\s*(pub(\([^)]*\))?\s+)?(const\s+)?(async\s+)?(unsafe\s+)?(extern\s+"C"\s+)?fn\s+(\w+)')
 
@@ -66,6 +70,10 @@ def main():
         totals[part] = totals.get(part, 0) + len(lines)
         if len(lines) > MAX_FILE:
             problems.append(f"{rel}: {len(lines)} lines (at most {MAX_FILE} outside tests)")
+        if rel.startswith(PURE):
+            for n, line in enumerate(lines, 1):
+                if IMPURE.search(strip(line)):
+                    problems.append(f"{rel}:{n}: a pure ring touches the world: {line.strip()}")
         for name, line, length in functions(lines):
             all_fns.append((length, f"{rel}:{line} {name}"))
             if length > MAX_FN:
@@ -77,7 +85,7 @@ def main():
             print(f"  {length:3} {where}")
     for p in problems:
         print("shape:", p)
-    print(f"code shape: {len(all_fns)} functions, {len(problems)} over the limits")
+    print(f"code shape: {len(all_fns)} functions, {len(problems)} problems (length, size, purity)")
     return 1 if problems else 0
 
 
