@@ -180,7 +180,7 @@ fn apply_feature(config: &mut Config, flag: &str, v: &str) -> Result<bool, Strin
         "--redis" => config.redis = Some(redis_url(v)?),
         "--redis-prefix" => config.redis_prefix = redis_prefix(v)?,
         "--public-url" => config.public_url = Some(public_url(v)?),
-        "--trust-proxy" => config.trust_proxy.add(v).map_err(|e| format!("--trust-proxy: {e}"))?,
+        "--trust-proxy" => config.trust_proxy.add(v)?, // its errors name the flag
         "--admin-token-file" => config.admin_token_file = Some(PathBuf::from(v)),
         "-b" | "--bind" => {
             config.bind = bind_address(v).ok_or_else(|| format!("--bind wants IP:PORT or localhost:PORT, got '{v}'"))?
@@ -330,6 +330,8 @@ mod tests {
             &["--metrics=1"],
             &["--flush-delay", "soon"],
             &["--history", "1048577"],
+            &["--public-url", "https://wall.example.org/?x=1"],
+            &["--public-url", "https://wall.example.org/#top"],
         ] {
             let err = parse(args).unwrap_err();
             assert!(!err.is_empty() && err != "help", "{args:?}");

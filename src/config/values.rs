@@ -50,7 +50,9 @@ pub(super) fn public_url(v: &str) -> Result<String, String> {
     let lower = v.to_ascii_lowercase();
     let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
-    if !host_ok || v.len() > 1024 || v.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+    // The post URL is BASE/post?room=NAME: a query or fragment in BASE would swallow it.
+    let plain = !v.contains(['?', '#']);
+    if !host_ok || !plain || v.len() > 1024 || v.bytes().any(|b| b <= b' ' || b >= 0x7f) {
         return Err(format!("--public-url wants an address like https://wall.example.org, got '{v}'"));
     }
     Ok(v.trim_end_matches('/').to_string())
