@@ -277,13 +277,34 @@ def json_suite_cases():
     return cases
 
 
+def dns_seeds():
+    """Answer records (the target appends the input to a response to its own query), whole
+    responses, a pointer loop, and resolv.conf / hosts text (RFC 1035 §4.1.3, §4.1.4)."""
+    def rr(name, rtype, rdata, ttl=60):
+        return name + struct.pack(">HHIH", rtype, 1, ttl, len(rdata)) + rdata
+    at_question = b"\xc0\x0c"  # a pointer to the question's name
+    put("dns", "a_record", rr(at_question, 1, bytes([127, 0, 0, 1])))
+    put("dns", "aaaa_record", rr(at_question, 28, bytes(15) + b"\x01"))
+    cname = rr(at_question, 5, b"\x05redis\x04test\x00") + rr(b"\x05redis\x04test\x00", 1, bytes([10, 0, 0, 5]))
+    put("dns", "cname_then_a", cname)
+    put("dns", "pointer_loop", rr(b"\xc0\x30", 1, bytes(4)) + b"\xc0\x30")
+    put("dns", "short_rdata", rr(at_question, 1, bytes([1, 2])))
+    head = struct.pack(">HHHHHH", 0x1234, 0x8180, 1, 1, 0, 0)
+    question = b"\x05redis\x00" + struct.pack(">HH", 1, 1)
+    put("dns", "whole_response", head + question + rr(at_question, 1, bytes([192, 0, 2, 7])))
+    put("dns", "nxdomain", struct.pack(">HHHHHH", 0x1234, 0x8183, 1, 0, 0, 0) + question)
+    put("dns", "resolv_conf", "# comment\nnameserver 127.0.0.11\nsearch svc.cluster.local cluster.local\noptions ndots:5\n")
+    put("dns", "hosts", "127.0.0.1 localhost\n10.0.0.5 redis redis.local # the cache\n::1 ip6-localhost\n")
+
+
 if __name__ == "__main__":
-    for target in ("http_head", "frame_roundtrip", "frame_stream", "utf8", "json"):
+    for target in ("http_head", "frame_roundtrip", "frame_stream", "utf8", "json", "dns"):
         shutil.rmtree(os.path.join(SEEDS, target), ignore_errors=True)
     http_seeds()
     roundtrip_seeds()
     stream_seeds()
     utf8_seeds()
     json_seeds()
+    dns_seeds()
     for target in sorted(os.listdir(SEEDS)):
         print(target, len(os.listdir(os.path.join(SEEDS, target))))

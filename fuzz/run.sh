@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 FUZZ_DIR=$(pwd)
 SECONDS_PER_TARGET=${1:-20}
 shift || true
-ALL_TARGETS=(http_head frame_roundtrip frame_stream utf8 json resp)
+ALL_TARGETS=(http_head frame_roundtrip frame_stream utf8 json resp dns)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 SANITIZER=${FUZZ_SANITIZER:-none}
 
@@ -33,6 +33,7 @@ max_len() {
         utf8) echo 4096 ;;
         json) echo 4096 ;;
         resp) echo 4096 ;;
+        dns) echo 1024 ;;              # a UDP answer we read is at most 512 bytes
         *) echo 4096 ;;
     esac
 }

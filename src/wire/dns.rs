@@ -143,7 +143,8 @@ pub fn build_query(id: u16, name: &str, qtype: QueryType, out: &mut Vec<u8>) -> 
 }
 
 /// Reads `response` as the answer to `query` (the bytes [`build_query`] made), pushing the
-/// addresses of its A and AAAA records of class IN to `out`, in the order they came.
+/// addresses of its A and AAAA records of class IN to `out`, in the order they came. On an
+/// error `out` is left as it was (no address from a message that turned out malformed).
 pub fn parse_response(response: &[u8], query: &[u8], out: &mut Vec<IpAddr>) -> Result<Reply, DnsError> {
     let header = |m: &[u8], i: usize| m.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let (Some(id), Some(flags)) = (header(response, 0), header(response, 2)) else {
@@ -171,10 +172,14 @@ pub fn parse_response(response: &[u8], query: &[u8], out: &mut Vec<IpAddr>) -> R
         return Ok(Reply::NoSuchName);
     }
     let truncated = flags & FLAG_TC != 0;
+    let before = out.len();
     match read_answers(response, after_question, ancount, out) {
         // A truncated message may stop anywhere: keep the records that arrived whole.
         Err(DnsError::Malformed(_)) if truncated => Ok(Reply::Answer { truncated }),
-        Err(e) => Err(e),
+        Err(e) => {
+            out.truncate(before);
+            Err(e)
+        }
         Ok(()) => Ok(Reply::Answer { truncated }),
     }
 }
