@@ -52,5 +52,16 @@ fn main() {
     }
     code.push_str("];\n");
     let out = out_dir.join("embedded_pages.rs");
+    release_link_args();
     std::fs::write(out, code).unwrap();
+}
+
+/// The release server aborts on a panic (`panic = "abort"`) and is stripped, so it never
+/// unwinds and its backtraces name no function: the `.eh_frame_hdr` index (~19 KB) that
+/// unwinders look frames up in serves it nothing. A panic still prints its message (and
+/// location). Debug builds and tests keep it: their panics unwind.
+fn release_link_args() {
+    if std::env::var("PROFILE").as_deref() == Ok("release") {
+        println!("cargo:rustc-link-arg-bin=danmaku-wall=-Wl,--no-eh-frame-hdr");
+    }
 }
