@@ -226,3 +226,57 @@ fn cluster_admins_see_last_ids_and_waiting_posts_and_unknown_keys_fail() {
     let again = request(&mut admin_a, &format!(r#"{{"type":"approve","room":"m","key":"{key}"}}"#));
     assert!(is("error")(&again), "a key is decided once: {again:?}");
 }
+
+/// Pub/sub keeps nothing for a node that was not listening: a node started after a post was
+/// held elsewhere learns of it by asking (`sync`), so its admins see it and may approve it.
+#[test]
+fn a_node_started_later_learns_what_the_others_hold() {
+    let redis = Redis::start(&[]);
+    let dir = token_dir();
+    let a = node(&redis.url(), &dir);
+    let mut admin_a = admin(a.addr());
+    request_ok(&mut admin_a, r#"{"type":"hold","room":"late","on":true}"#);
+    let (mut poster_a, _) = Ws::join(a.addr(), "late");
+    assert!(is("held")(&post(&mut poster_a, "early bird")));
+    let key = field(&wait_for(&mut admin_a, WAIT, is("pending")), "key").to_string();
+    let b = node(&redis.url(), &dir);
+    let deadline = Instant::now() + WAIT;
+    let seen = loop {
+        let mut admin_b = admin(b.addr());
+        let keys = keys_of(&collect(&mut admin_b, "pending", Duration::from_millis(300)));
+        if !keys.is_empty() || Instant::now() > deadline {
+            break (keys, admin_b);
+        }
+    };
+    let (keys, mut admin_b) = seen;
+    assert_eq!(keys, std::slice::from_ref(&key), "node B asked node A what it holds");
+    request_ok(&mut admin_b, &format!(r#"{{"type":"approve","room":"late","key":"{key}"}}"#));
+    let ack = wait_for(&mut poster_a, WAIT, is("ack"));
+    assert_eq!(field(&ack, "ref"), "early bird");
+}
+
+/// A decision about a post held on another node cannot reach it while Redis is away: the
+/// admin is told so (and may decide again later), rather than `ok` for a decision lost.
+#[test]
+fn deciding_another_nodes_post_while_redis_is_away_is_an_error() {
+    let mut redis = Redis::start(&[]);
+    let dir = token_dir();
+    let (a, b) = (node(&redis.url(), &dir), node(&redis.url(), &dir));
+    let mut admin_a = admin(a.addr());
+    request_ok(&mut admin_a, r#"{"type":"hold","room":"away","on":true}"#);
+    let (mut poster_b, _) = Ws::join(b.addr(), "away");
+    let held = (0..40).any(|k| {
+        thread::sleep(Duration::from_millis(50));
+        is("held")(&post(&mut poster_b, &format!("h{k}")))
+    });
+    assert!(held, "the hold reached node B");
+    let key = field(&wait_for(&mut admin_a, WAIT, is("pending")), "key").to_string();
+    redis.kill();
+    let deadline = Instant::now() + WAIT;
+    while get(a.addr(), "/healthz").status != 503 {
+        assert!(Instant::now() < deadline, "node A never noticed Redis going away");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let reply = request(&mut admin_a, &format!(r#"{{"type":"approve","room":"away","key":"{key}"}}"#));
+    assert!(is("error")(&reply) && field(&reply, "error").contains("unavailable"), "{reply:?}");
+}

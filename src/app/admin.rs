@@ -328,6 +328,10 @@ impl App {
     }
 
     fn approve(&mut self, room: &str, key: &str, time: Time, actions: &mut Vec<Action>) -> Result<String, String> {
+        if self.cluster.as_ref().is_some_and(|c| !c.is_up()) {
+            // Redis numbers it: the post keeps waiting until Redis is back.
+            return Err(super::cluster::UNAVAILABLE.to_string());
+        }
         let held = self.wall.held.approve(room, key)?;
         self.unpin(room);
         let room_id = self.wall.rooms.open(room).map_err(|full| format!("too many rooms (at most {})", full.0))?;

@@ -90,6 +90,10 @@ pub struct Cluster {
     pending: HashMap<u64, Pending>,
     /// Acks waiting for their danmaku to be delivered here.
     acks: acks::Acks,
+    /// The subscription to the admin bus is confirmed (reset when the subscriber fails).
+    admin_subscribed: bool,
+    /// Since the node last came up, it asked the others what they hold for review.
+    asked_holds: bool,
     /// Rooms with local members, by name.
     pub(super) rooms: HashMap<Rc<str>, RoomSync>,
     /// The room of each local wall, and whether the fan-out may deliver to it yet.
@@ -140,6 +144,8 @@ impl Cluster {
             next_tag: 1,
             pending: HashMap::new(),
             acks: acks::Acks::default(),
+            admin_subscribed: false,
+            asked_holds: false,
             rooms: HashMap::new(),
             walls: Vec::new(),
             generations: Vec::new(),
@@ -277,9 +283,11 @@ impl Cluster {
         room.remove(token);
         if room.members == 0
             && let Some(room) = self.rooms.remove(&name)
-            && let Some((now, _)) = self.clock
         {
-            self.subscribe(SubKind::Unsubscribe, &room.keys.channel, now);
+            self.forget_acks(&name);
+            if let Some((now, _)) = self.clock {
+                self.subscribe(SubKind::Unsubscribe, &room.keys.channel, now);
+            }
         }
     }
 

@@ -195,3 +195,50 @@ fn an_ack_never_goes_out_before_its_danmaku() {
         );
     }
 }
+
+/// Redis goes away after numbering a post but before its channel message: the poster gets its
+/// ack now (Redis took the post), not after the outage.
+#[test]
+fn losing_redis_releases_the_acks_that_wait() {
+    let now = Instant::now();
+    let mut c = synced(now);
+    let post = parse_post(r#"{"msg":"hi","ref":"a"}"#).unwrap();
+    let accepted = Accepted { room: 0, danmaku: post.danmaku, reference: post.reference, from: member().client };
+    let mut actions = Vec::new();
+    c.publish(Some(1), &"r".into(), accepted, at(now), &mut actions);
+    let reply = format!("*2\r\n{}:1\r\n", bulk("E"));
+    c.feed(SessionRole::Commands, reply.as_bytes(), at(now), &mut actions);
+    let acks = |actions: &[Action]| texts(actions).into_iter().filter(|t| t.contains("ack")).count();
+    assert_eq!(acks(&actions), 0, "waiting for the danmaku");
+    c.closed(SessionRole::Subscriber, at(now), &mut actions);
+    assert!(!c.is_up());
+    assert_eq!(texts(&actions).last().map(String::as_str), Some(r#"send 1 {"type":"ack","ref":"a","id":1}"#));
+}
+
+/// Once up and on the admin bus, a node asks the others what they hold, once; again after it
+/// lost the subscriber and came back. Their answers and requests reach the app.
+#[test]
+fn a_node_on_the_admin_bus_asks_what_the_others_hold() {
+    let now = Instant::now();
+    let mut c = synced(now);
+    let admin = format!("*3\r\n{}{}:2\r\n", bulk("subscribe"), bulk("danmaku:admin:0"));
+    let asks = |c: &mut Cluster, bytes: &str| {
+        let mut actions = Vec::new();
+        c.feed(SessionRole::Subscriber, bytes.as_bytes(), at(now), &mut actions);
+        actions.iter().filter(|a| matches!(a, Action::AskHolds)).count()
+    };
+    assert_eq!(asks(&mut c, &admin), 1);
+    assert_eq!(asks(&mut c, &admin), 0, "once");
+    c.closed(SessionRole::Subscriber, at(now), &mut Vec::new());
+    handshake(&mut c, SessionRole::Subscriber, now);
+    c.take_output(SessionRole::Subscriber);
+    assert_eq!(asks(&mut c, &admin), 1, "again once back");
+    let mut actions = Vec::new();
+    c.on_bus(b"other|sync|", &mut actions);
+    c.on_bus(br#"other|held|{"type":"pending","room":"r","key":"other-p1"}"#, &mut actions);
+    c.on_bus(&format!("{}|sync|", c.node).into_bytes(), &mut actions);
+    assert_eq!(
+        texts(&actions),
+        [r#"HoldsWanted"#, r#"HeldElsewhere("{\"type\":\"pending\",\"room\":\"r\",\"key\":\"other-p1\"}")"#]
+    );
+}

@@ -49,6 +49,13 @@ pub enum Action {
     ToAdmins(String),
     /// Cluster mode: another node's moderation message (`cluster::admin`), for the app.
     FromNodes(Vec<u8>),
+    /// Cluster mode: this node (back) on the admin bus asks the others what they hold for
+    /// review; what it remembered of them is stale.
+    AskHolds,
+    /// Cluster mode: another node asks what this node holds for review.
+    HoldsWanted,
+    /// Cluster mode: another node re-announces a post it holds (its `pending` JSON).
+    HeldElsewhere(String),
 }
 
 /// The time as the shell read it: the monotonic clock for deadlines, the wall clock (Unix

@@ -15,7 +15,7 @@
 use super::cluster::admin::Bus;
 use super::{Action, App, Time};
 use crate::protocol::cluster_script::EventAction;
-use crate::wall::admin_msg::{self, AdminRequest, ReviewNews};
+use crate::wall::admin_msg::{self, AdminRequest, PostView, ReviewNews};
 use crate::wall::moderation::hold::UNKNOWN_KEY;
 
 impl App {
@@ -51,6 +51,10 @@ impl App {
         let decided_here = matches!(request, AdminRequest::Approve { .. } | AdminRequest::Reject { .. });
         let done = match &foreign_key {
             Some((room, key, approved)) => {
+                if self.cluster.as_ref().is_some_and(|c| !c.is_up()) {
+                    // The decision could not reach the node that holds the post.
+                    return Err(super::cluster::UNAVAILABLE.to_string());
+                }
                 if !self.wall.held_elsewhere.remove(room, key) {
                     return Err(UNKNOWN_KEY.to_string());
                 }
@@ -121,6 +125,32 @@ impl App {
             _ => {}
         }
         self.admins.send_all(json, actions);
+    }
+
+    /// This node is (back) on the admin bus: what it knew of the others' held posts may be
+    /// stale (pub/sub keeps nothing for a node that was not listening), so it asks again.
+    pub fn ask_holds(&mut self, time: Time) {
+        self.wall.held_elsewhere = Default::default();
+        if let Some(cluster) = self.cluster.as_mut() {
+            cluster.bus_send(Bus::Sync, "", time.now);
+        }
+    }
+
+    /// Another node asked: every post held here, again (remembered there, not shown).
+    pub fn announce_holds(&mut self, time: Time) {
+        let Some(cluster) = self.cluster.as_mut() else { return };
+        for h in self.wall.held.iter() {
+            let json = admin_msg::pending_json(&h.room, &h.key, &PostView::of(&h.post), h.from);
+            cluster.bus_send(Bus::Held, &json, time.now);
+        }
+    }
+
+    /// Another node's answer: one post it holds, remembered for `approve`/`reject` and for
+    /// admins who sign in (the admins here saw it when it was held).
+    pub fn held_elsewhere(&mut self, json: &str) {
+        if let Some(ReviewNews::Pending { room, key }) = admin_msg::review_news(json) {
+            self.wall.held_elsewhere.add(room, key, json.to_string());
+        }
     }
 
     /// A held post's `pending` entry goes to the other nodes' admins too.

@@ -180,6 +180,9 @@ impl Server {
                 Action::Admit { to } => self.admit(to, now),
                 Action::ToAdmins(json) => self.app.to_admins(&json, &mut more),
                 Action::FromNodes(json) => self.app.from_nodes(&json, time(now), &mut more),
+                Action::AskHolds => self.app.ask_holds(time(now)),
+                Action::HoldsWanted => self.app.announce_holds(time(now)),
+                Action::HeldElsewhere(json) => self.app.held_elsewhere(&json),
             }
         }
         if !more.is_empty() {

@@ -73,6 +73,19 @@ impl Cluster {
         }
     }
 
+    /// Redis went away: every ack still waiting goes out now (Redis took those posts; their
+    /// danmaku come with the read once it is back), so no poster waits through the outage.
+    pub(in crate::app) fn release_all_acks(&mut self, actions: &mut Vec<Action>) {
+        for w in std::mem::take(&mut self.acks.rooms).into_values().flatten() {
+            self.send_ack(w, actions);
+        }
+    }
+
+    /// The room has no walls here any more (its senders left: their acks are moot).
+    pub(in crate::app) fn forget_acks(&mut self, room: &str) {
+        self.acks.rooms.remove(room);
+    }
+
     fn send_ack(&self, w: Waiting, actions: &mut Vec<Action>) {
         if self.generation(w.token) == w.generation {
             let ack = text_frame(&danmaku::ack_json(&w.reference, w.id));

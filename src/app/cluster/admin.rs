@@ -8,6 +8,9 @@
 //!   that change shared rules (`ban`, `hold`, `lock`, `slow`, `blocklist`, and `approve` /
 //!   `reject` of a post held on another node). A message is `NODE|feed|JSON` or
 //!   `NODE|op|JSON`; a node acts on its own requests at once and ignores its own echoes.
+//! - Pub/sub keeps nothing for a node that was not listening, so a node that joins the bus,
+//!   or comes back to it, forgets what it knew of the others' held posts and asks
+//!   (`NODE|sync|`); each node answers with one `NODE|held|PENDING` per post it holds.
 
 use std::time::Instant;
 
@@ -23,6 +26,10 @@ pub enum Bus {
     Feed,
     /// An admin request to apply (no reply: the node that took it answered).
     Op,
+    /// "What do you hold for review?", from a node that joined the bus (or came back to it).
+    Sync,
+    /// The answer, one message per held post: its `pending` entry, to remember, not to show.
+    Held,
 }
 
 impl Bus {
@@ -30,6 +37,8 @@ impl Bus {
         match self {
             Bus::Feed => "feed",
             Bus::Op => "op",
+            Bus::Sync => "sync",
+            Bus::Held => "held",
         }
     }
 }
@@ -56,6 +65,8 @@ impl Cluster {
         match kind {
             b"feed" => actions.push(Action::ToAdmins(String::from_utf8_lossy(json).into_owned())),
             b"op" => actions.push(Action::FromNodes(json.to_vec())),
+            b"sync" => actions.push(Action::HoldsWanted),
+            b"held" => actions.push(Action::HeldElsewhere(String::from_utf8_lossy(json).into_owned())),
             _ => log::warn!("ignored an admin bus message of kind {}", String::from_utf8_lossy(kind)),
         }
     }

@@ -98,6 +98,7 @@ impl Cluster {
                 RedisEvent::Ready => self.on_ready(role, time),
                 RedisEvent::Reply { tag, value } => self.on_reply(tag, &value, time, actions),
                 RedisEvent::Subscription { kind: SubKind::Subscribe, channel, .. } => {
+                    self.admin_subscribed |= channel == self.admin_channel.as_bytes();
                     self.on_subscribed(&channel, time)
                 }
                 RedisEvent::Subscription { .. } => {}
@@ -108,16 +109,26 @@ impl Cluster {
                 RedisEvent::Failed { failure, unanswered } => self.on_failed(role, &failure, unanswered, actions),
             }
         }
-        self.update_up();
+        self.update_up(actions);
     }
 
-    fn update_up(&mut self) {
+    fn update_up(&mut self, actions: &mut Vec<Action>) {
         let up = self.session_ready(SessionRole::Commands) && self.session_ready(SessionRole::Subscriber);
         if up && !self.up {
             log::info!("connected to Redis at {}: the node serves the cluster's rooms", self.where_);
             self.logged = None;
         }
+        if !up && self.up {
+            self.release_all_acks(actions);
+        }
         self.up = up;
+        if !up {
+            self.admin_subscribed &= self.session_ready(SessionRole::Subscriber);
+            self.asked_holds = false;
+        } else if self.admin_subscribed && !self.asked_holds {
+            self.asked_holds = true;
+            actions.push(Action::AskHolds);
+        }
     }
 
     fn on_ready(&mut self, role: SessionRole, time: Time) {
