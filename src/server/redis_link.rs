@@ -56,6 +56,9 @@ pub struct RedisLink {
     lookup_failing: bool,
     /// Looks up again with this; `None`: the machine's files, read again each time.
     resolver: Option<Resolver>,
+    /// The host moved: connections still up to the old address are closed and made again,
+    /// so commands and subscriber never talk to two different servers.
+    moved: bool,
     links: [Link; 2],
 }
 
@@ -86,6 +89,7 @@ impl RedisLink {
             lookup: None,
             lookup_failing: false,
             resolver: None,
+            moved: false,
             links: [link(SessionRole::Commands, COMMANDS), link(SessionRole::Subscriber, SUBSCRIBER)],
         })
     }
@@ -124,6 +128,7 @@ impl RedisLink {
                 log::info!("Redis host {} is now at {ip} (was {old})", self.host);
                 self.address.set_ip(ip);
                 self.lookup_failing = false;
+                self.moved = true;
                 for l in self.links.iter_mut().filter(|l| l.stream.is_none()) {
                     l.retry_at = Some(now);
                 }
@@ -189,6 +194,16 @@ impl Server {
             cluster.on_timer(time(now), &mut actions);
         }
         link.poll_lookup(now);
+        if std::mem::take(&mut link.moved) {
+            for l in &mut link.links {
+                if let Some(mut stream) = l.stream.take() {
+                    let _ = self.poll.registry().deregister(&mut stream);
+                    l.out.clear();
+                    cluster.closed(l.role, time(now), &mut actions);
+                }
+                l.retry_at = Some(now);
+            }
+        }
         write_links(link, cluster, now, &mut actions);
         let mut failed = false;
         for l in &mut link.links {

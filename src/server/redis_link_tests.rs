@@ -25,6 +25,10 @@ fn a_new_address_is_used_and_tried_at_once() {
     assert_eq!(link.address, SocketAddr::from(([10, 0, 0, 2], 6380)), "the port stays");
     assert!(link.links.iter().all(|l| l.retry_at == Some(now)), "reconnect now, at the new address");
     assert!(!link.lookup_failing);
+    assert!(link.moved, "connections still up to the old address are made again too");
+    let mut same = named_link(Resolver::from_files("", "10.0.0.1 redis\n"), now);
+    same.look_up_again(now);
+    assert!(!same.moved && same.address == OLD, "the same address: nothing to redo");
 }
 
 #[test]
