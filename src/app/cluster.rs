@@ -51,6 +51,10 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 /// `--history-ttl` worth having, so a resume after a quiet night still finds the epoch).
 pub const KEY_TTL_SECS: u64 = 24 * 3600;
 
+/// How long after Redis refused a room's read (an error reply: out of memory, a script
+/// error) it is tried again: soon, as walls wait for their `hello`, but never in a loop.
+pub const READ_RETRY: Duration = Duration::from_millis(500);
+
 /// What a command in flight was for.
 #[derive(Debug, Clone)]
 pub(in crate::app) enum Pending {
@@ -94,6 +98,8 @@ pub struct Cluster {
     admin_subscribed: bool,
     /// Since the node last came up, it asked the others what they hold for review.
     asked_holds: bool,
+    /// When the reads Redis refused are tried again (their rooms are marked `again`).
+    read_retry: Option<Instant>,
     /// Rooms with local members, by name.
     pub(super) rooms: HashMap<Rc<str>, RoomSync>,
     /// The room of each local wall, and whether the fan-out may deliver to it yet.
@@ -146,6 +152,7 @@ impl Cluster {
             acks: acks::Acks::default(),
             admin_subscribed: false,
             asked_holds: false,
+            read_retry: None,
             rooms: HashMap::new(),
             walls: Vec::new(),
             generations: Vec::new(),

@@ -68,7 +68,7 @@ pub struct RoomSync {
     /// The tag of the read in flight.
     pub(super) reading: Option<u64>,
     /// Another read is wanted once this one is back.
-    again: bool,
+    pub(super) again: bool,
     joiners: Vec<Joiner>,
     buffer: Vec<LiveMessage>,
     ring: VecDeque<(Position, Rc<[u8]>)>,

@@ -242,3 +242,22 @@ fn a_node_on_the_admin_bus_asks_what_the_others_hold() {
         [r#"HoldsWanted"#, r#"HeldElsewhere("{\"type\":\"pending\",\"room\":\"r\",\"key\":\"other-p1\"}")"#]
     );
 }
+
+/// Redis answers a room's read with an error (out of memory, say): the read is tried again
+/// after READ_RETRY, not never (the joining wall would wait for its hello forever) and not at
+/// once (a loop); then the wall is greeted.
+#[test]
+fn a_refused_read_is_tried_again_shortly() {
+    let now = Instant::now();
+    let mut c = synced(now);
+    c.join(2, &member(), "r", (Some(0), None), now);
+    assert!(String::from_utf8_lossy(&c.take_output(SessionRole::Commands)).contains("EVALSHA"), "the read");
+    let mut actions = Vec::new();
+    c.feed(SessionRole::Commands, b"-OOM command not allowed\r\n", at(now), &mut actions);
+    assert!(actions.is_empty() && c.take_output(SessionRole::Commands).is_empty(), "no hello, no loop");
+    assert_eq!(c.next_wake().map(|w| w <= now + READ_RETRY), Some(true));
+    c.on_timer(at(now + READ_RETRY), &mut actions);
+    assert!(String::from_utf8_lossy(&c.take_output(SessionRole::Commands)).contains("EVALSHA"), "read again");
+    c.feed(SessionRole::Commands, read_reply("E", 0, &[]).as_bytes(), at(now), &mut actions);
+    assert!(texts(&actions).iter().any(|t| t.starts_with(r#"send 2 {"type":"hello""#)), "{:?}", texts(&actions));
+}

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use super::{Cluster, Pending};
+use super::{Cluster, Pending, READ_RETRY};
 use crate::app::{Action, Time};
 use crate::protocol::cluster_script as cs;
 use crate::protocol::redis_session::{Failure, RedisEvent, RedisSession, SessionRole, SubKind};
@@ -74,7 +74,8 @@ impl Cluster {
         self.on_events(role, events, time, actions);
     }
 
-    /// Deadlines and probes; call at [`next_wake`](Self::next_wake).
+    /// Deadlines, probes, and reads Redis refused, tried again; call at
+    /// [`next_wake`](Self::next_wake).
     pub fn on_timer(&mut self, time: Time, actions: &mut Vec<Action>) {
         for role in [SessionRole::Commands, SessionRole::Subscriber] {
             let mut events = Vec::new();
@@ -83,12 +84,20 @@ impl Cluster {
             }
             self.on_events(role, events, time, actions);
         }
+        if self.read_retry.is_some_and(|at| time.now >= at) {
+            self.read_retry = None;
+            let again: Vec<Rc<str>> =
+                self.rooms.values().filter(|r| r.again && r.reading.is_none()).map(|r| r.name.clone()).collect();
+            for name in again {
+                self.sync(&name, time);
+            }
+        }
     }
 
     pub fn next_wake(&self) -> Option<Instant> {
         let a = self.commands.as_ref().and_then(RedisSession::next_wake);
         let b = self.subscriber.as_ref().and_then(RedisSession::next_wake);
-        a.into_iter().chain(b).min()
+        a.into_iter().chain(b).chain(self.read_retry).min()
     }
 
     fn on_events(&mut self, role: SessionRole, events: Vec<RedisEvent>, time: Time, actions: &mut Vec<Action>) {
@@ -233,9 +242,11 @@ impl Cluster {
             Some(Pending::Read { room }) => match cs::parse_history(value) {
                 Ok(history) => self.on_history(&room, tag, history, time, actions),
                 Err(why) => {
-                    log::warn!("Redis refused a history read of room '{room}': {why}");
+                    log::warn!("Redis refused a history read of room '{room}': {why}; trying again shortly");
                     if let Some(r) = self.rooms.get_mut(&room) {
                         r.reading = None;
+                        r.again = true; // its joiners still wait for their hello
+                        self.read_retry.get_or_insert(time.now + READ_RETRY);
                     }
                 }
             },
